@@ -1,0 +1,1 @@
+"""The node agent: runs WASM, OCI and process workloads and reports their status."""

@@ -1,0 +1,1 @@
+"""Autoscaling: the Kubernetes HPA algorithm and a predictive autoscaler."""

@@ -1,0 +1,1 @@
+"""The kubelite command line."""

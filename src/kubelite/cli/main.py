@@ -1,0 +1,28 @@
+"""The `kubelite` command: one Typer application with a sub-command per component.
+
+Each sub-command lives in its own module under `kubelite.cli` and exposes a `typer.Typer` named
+`app` (or a plain command function); this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="kubelite",
+    help="A container orchestrator that speaks the Kubernetes API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Sub-command registration: one line each, in alphabetical order.
+
+
+def main() -> None:
+    """Entry point of the `kubelite` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

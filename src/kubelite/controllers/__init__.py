@@ -1,0 +1,1 @@
+"""Controllers: ReplicaSet, Deployment, garbage collection, namespaces, node lifecycle."""

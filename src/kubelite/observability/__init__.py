@@ -1,0 +1,1 @@
+"""Observability: metrics and streaming anomaly detection."""

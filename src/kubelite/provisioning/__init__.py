@@ -1,0 +1,1 @@
+"""Node provisioning across cloud providers with cost optimisation."""

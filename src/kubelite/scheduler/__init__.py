@@ -1,0 +1,1 @@
+"""The scheduler: the Kubernetes framework over a vectorised node table."""

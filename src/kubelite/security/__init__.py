@@ -1,0 +1,1 @@
+"""Security: certificates, tokens, RBAC and post-quantum TLS."""

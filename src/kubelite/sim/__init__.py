@@ -1,0 +1,1 @@
+"""Simulation: fake nodes, a virtual clock, traces and chaos."""

@@ -1,0 +1,1 @@
+"""A revisioned key-value store with watch (memory and SQLite backends), shaped like etcd."""

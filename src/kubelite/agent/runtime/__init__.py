@@ -1,0 +1,1 @@
+"""Container runtimes (wasm, oci, process) behind the `ContainerRuntime` protocol."""

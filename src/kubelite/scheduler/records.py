@@ -1,0 +1,212 @@
+"""The scheduler's own compiled, immutable records of pods and nodes (kube-scheduler's PodInfo/NodeInfo).
+
+`adapter.py` turns API objects into these records once, at the boundary: quantities become ints
+(millicores, bytes, counts) through `kubelite.api.quantity`, selectors become `Selector`s, and the
+pod's effective requests are summed. Everything after that (node table, plugins, queue) reads only
+these records, so the per-pod path never parses strings or walks nested dicts.
+
+Records are frozen and hashable where a plugin uses them as memo keys (tolerations, selectors,
+affinity terms), so "the same constraint" is recognised by value across pods of one workload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Operator = Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+WhenUnsatisfiable = Literal["DoNotSchedule", "ScheduleAnyway"]
+InclusionPolicy = Literal["Honor", "Ignore"]
+
+CPU = "cpu"
+MEMORY = "memory"
+EPHEMERAL_STORAGE = "ephemeral-storage"
+PODS = "pods"
+GPU = "nvidia.com/gpu"
+GPU_MILLI = "kubelite.io/gpu-milli"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+GPU_INDICES_ANNOTATION = "kubelite.io/gpu-indices"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+NODE_NAME_FIELD = "metadata.name"
+# Labels that are unique per node; they are kept out of the node's equivalence class (Nomad keeps
+# "unique." attributes out of its computed class for the same reason: one class per node memoises nothing).
+UNIQUE_NODE_LABELS = frozenset({HOSTNAME_LABEL})
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One label (or node field) requirement: `key operator values`."""
+
+    key: str
+    operator: Operator
+    values: tuple[str, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        value = labels.get(self.key)
+        operator = self.operator
+        if operator == "In":
+            return value is not None and value in self.values
+        if operator == "NotIn":
+            return value is None or value not in self.values
+        if operator == "Exists":
+            return value is not None
+        if operator == "DoesNotExist":
+            return value is None
+        if value is None or not self.values:
+            return False
+        try:
+            number, bound = int(value), int(self.values[0])
+        except ValueError:
+            return False
+        return number > bound if operator == "Gt" else number < bound
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """A conjunction of requirements. Empty matches everything; `match_nothing` is a nil selector."""
+
+    requirements: tuple[Requirement, ...] = ()
+    match_nothing: bool = False
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.match_nothing:
+            return False
+        return all(requirement.matches(labels) for requirement in self.requirements)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(requirement.key for requirement in self.requirements)
+
+
+MATCH_NOTHING = Selector(match_nothing=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    key: str
+    value: str
+    effect: TaintEffect
+
+    def describe(self) -> str:
+        """As kube-scheduler prints it in reasons: `{key: value}`."""
+        return f"{{{self.key}: {self.value}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class Toleration:
+    key: str = ""
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str = ""
+    effect: str = ""  # empty tolerates every effect
+
+    def tolerates(self, taint: Taint) -> bool:
+        """`ToleratesTaint` from k8s.io/api/core/v1/toleration.go."""
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.key and self.key != taint.key:
+            return False
+        if self.operator == "Exists":
+            return True
+        return self.value == taint.value
+
+
+@dataclass(frozen=True, slots=True)
+class AffinityTerm:
+    """A pod (anti-)affinity term with its namespaces resolved; `namespaces=None` means all."""
+
+    selector: Selector
+    topology_key: str
+    namespaces: frozenset[str] | None
+
+    def matches_pod(self, pod: PodInfo) -> bool:
+        if self.namespaces is not None and pod.namespace not in self.namespaces:
+            return False
+        return self.selector.matches(pod.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class SpreadConstraint:
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: WhenUnsatisfiable
+    selector: Selector
+    min_domains: int = 1
+    node_affinity_policy: InclusionPolicy = "Honor"
+    node_taints_policy: InclusionPolicy = "Ignore"
+
+
+@dataclass(frozen=True, slots=True)
+class GpuRequest:
+    """The GPU contract: whole GPUs are (n, 1000); a share of one GPU is (1, m) with m < 1000."""
+
+    gpu_count: int
+    milli_per_gpu: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PodInfo:
+    """A pod as the scheduler sees it. Identity-hashed: two pods are never "equal"."""
+
+    uid: str
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    priority: int = 0
+    creation: float = 0.0
+    scheduler_name: str = "default-scheduler"
+    node_name: str = ""
+    nominated_node_name: str = ""
+    requests: Mapping[str, int] = field(default_factory=dict)
+    # Scoring counts a pod without a cpu/memory request as 100m / 200Mi (kube-scheduler's "non-zero").
+    nonzero_cpu: int = 100
+    nonzero_memory: int = 200 * 1024 * 1024
+    gpu: GpuRequest | None = None
+    gpu_indices: tuple[int, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    node_selector: Selector = Selector()
+    required_node_affinity: tuple[Selector, ...] | None = None  # OR of terms; None = no constraint
+    preferred_node_affinity: tuple[tuple[int, Selector], ...] = ()
+    spread_constraints: tuple[SpreadConstraint, ...] = ()
+    required_affinity: tuple[AffinityTerm, ...] = ()
+    required_anti_affinity: tuple[AffinityTerm, ...] = ()
+    preferred_affinity: tuple[tuple[int, AffinityTerm], ...] = ()
+    preferred_anti_affinity: tuple[tuple[int, AffinityTerm], ...] = ()
+    preempt_never: bool = False
+    terminating: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def has_pod_affinity(self) -> bool:
+        return bool(
+            self.required_affinity
+            or self.required_anti_affinity
+            or self.preferred_affinity
+            or self.preferred_anti_affinity
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NodeInfo:
+    """A node's scheduling-relevant attributes (its usage lives in the node table's columns)."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+    unschedulable: bool = False
+    allocatable: Mapping[str, int] = field(default_factory=dict)
+    uid: str = ""
+
+    @property
+    def class_key(self) -> tuple[object, ...]:
+        """The node's equivalence class: every attribute a node-only filter can read, minus unique labels."""
+        shared = tuple(sorted((k, v) for k, v in self.labels.items() if k not in UNIQUE_NODE_LABELS))
+        return (shared, self.taints, self.unschedulable)
+
+    def field_labels(self) -> dict[str, str]:
+        """Labels plus the `metadata.name` field, for node selector terms that use matchFields."""
+        return {**self.labels, NODE_NAME_FIELD: self.name}

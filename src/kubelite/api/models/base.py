@@ -33,7 +33,7 @@ class Model(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     """
 
 
-class TopLevel(Model):
+class TopLevel(Model, kw_only=True):
     """Base of objects that carry apiVersion and kind; both are filled in from the class when absent."""
 
     API_VERSION: ClassVar[str] = ""

@@ -12,7 +12,7 @@ import msgspec
 from kubelite.api.models.base import IntOrString, Model, RawObject, ResourceList, Timestamp
 
 
-class ContainerPort(Model):
+class ContainerPort(Model, kw_only=True):
     """A port the container listens on."""
 
     container_port: int
@@ -22,7 +22,7 @@ class ContainerPort(Model):
     host_ip: str | None = msgspec.field(default=None, name="hostIP")
 
 
-class EnvVar(Model):
+class EnvVar(Model, kw_only=True):
     """One environment variable: a literal value or a reference (valueFrom, kept raw)."""
 
     name: str = ""
@@ -30,23 +30,23 @@ class EnvVar(Model):
     value_from: RawObject | None = None
 
 
-class LocalObjectReference(Model):
+class LocalObjectReference(Model, kw_only=True):
     """A reference to an object in the same namespace, by name."""
 
     name: str | None = None
 
 
-class ConfigMapEnvSource(Model):
+class ConfigMapEnvSource(Model, kw_only=True):
     name: str | None = None
     optional: bool | None = None
 
 
-class SecretEnvSource(Model):
+class SecretEnvSource(Model, kw_only=True):
     name: str | None = None
     optional: bool | None = None
 
 
-class EnvFromSource(Model):
+class EnvFromSource(Model, kw_only=True):
     """Import every key of a ConfigMap or Secret as environment variables."""
 
     prefix: str | None = None
@@ -54,7 +54,7 @@ class EnvFromSource(Model):
     secret_ref: SecretEnvSource | None = None
 
 
-class ResourceRequirements(Model):
+class ResourceRequirements(Model, kw_only=True):
     """Requests and limits as quantity strings; see `kubelite.api.requests` for the parsed form."""
 
     limits: ResourceList | None = None
@@ -62,7 +62,7 @@ class ResourceRequirements(Model):
     claims: list[RawObject] | None = None
 
 
-class VolumeMount(Model):
+class VolumeMount(Model, kw_only=True):
     name: str = ""
     mount_path: str = ""
     read_only: bool | None = None
@@ -72,16 +72,16 @@ class VolumeMount(Model):
     mount_propagation: str | None = None
 
 
-class ExecAction(Model):
+class ExecAction(Model, kw_only=True):
     command: list[str] | None = None
 
 
-class HTTPHeader(Model):
+class HTTPHeader(Model, kw_only=True):
     name: str = ""
     value: str = ""
 
 
-class HTTPGetAction(Model):
+class HTTPGetAction(Model, kw_only=True):
     port: IntOrString = 0
     path: str | None = None
     host: str | None = None
@@ -89,17 +89,17 @@ class HTTPGetAction(Model):
     http_headers: list[HTTPHeader] | None = None
 
 
-class TCPSocketAction(Model):
+class TCPSocketAction(Model, kw_only=True):
     port: IntOrString = 0
     host: str | None = None
 
 
-class GRPCAction(Model):
+class GRPCAction(Model, kw_only=True):
     port: int = 0
     service: str | None = None
 
 
-class Probe(Model):
+class Probe(Model, kw_only=True):
     """A liveness, readiness or startup check and its timing."""
 
     exec: ExecAction | None = None
@@ -114,7 +114,7 @@ class Probe(Model):
     termination_grace_period_seconds: int | None = None
 
 
-class Container(Model):
+class Container(Model, kw_only=True):
     """One container (or init/ephemeral container) of a pod."""
 
     name: str = ""
@@ -144,16 +144,16 @@ class Container(Model):
     target_container_name: str | None = None
 
 
-class ContainerStateWaiting(Model):
+class ContainerStateWaiting(Model, kw_only=True):
     reason: str | None = None
     message: str | None = None
 
 
-class ContainerStateRunning(Model):
+class ContainerStateRunning(Model, kw_only=True):
     started_at: Timestamp | None = None
 
 
-class ContainerStateTerminated(Model):
+class ContainerStateTerminated(Model, kw_only=True):
     exit_code: int
     signal: int | None = None
     reason: str | None = None
@@ -163,7 +163,7 @@ class ContainerStateTerminated(Model):
     container_id: str | None = msgspec.field(default=None, name="containerID")
 
 
-class ContainerState(Model):
+class ContainerState(Model, kw_only=True):
     """Exactly one of waiting, running or terminated is set."""
 
     waiting: ContainerStateWaiting | None = None
@@ -171,7 +171,7 @@ class ContainerState(Model):
     terminated: ContainerStateTerminated | None = None
 
 
-class ContainerStatus(Model):
+class ContainerStatus(Model, kw_only=True):
     """What the agent observes about one container.
 
     The fields Kubernetes always writes (even as false, 0 or "") have no default, so that they are

@@ -13,7 +13,7 @@ import msgspec
 from kubelite.api.models.base import Model, RawObject, Timestamp, TopLevel
 
 
-class OwnerReference(Model):
+class OwnerReference(Model, kw_only=True):
     """A pointer from a dependent to the object that owns it (garbage collection)."""
 
     api_version: str = ""
@@ -24,7 +24,7 @@ class OwnerReference(Model):
     block_owner_deletion: bool | None = None
 
 
-class ObjectMeta(Model):
+class ObjectMeta(Model, kw_only=True):
     """Standard object metadata."""
 
     name: str | None = None
@@ -44,7 +44,7 @@ class ObjectMeta(Model):
     self_link: str | None = None
 
 
-class ListMeta(Model):
+class ListMeta(Model, kw_only=True):
     """Metadata of a list response: its resourceVersion and paging token."""
 
     resource_version: str | None = None
@@ -56,7 +56,7 @@ class ListMeta(Model):
 SelectorOperator = Literal["In", "NotIn", "Exists", "DoesNotExist"]
 
 
-class LabelSelectorRequirement(Model):
+class LabelSelectorRequirement(Model, kw_only=True):
     """One set-based requirement of a LabelSelector."""
 
     key: str = ""
@@ -64,14 +64,14 @@ class LabelSelectorRequirement(Model):
     values: list[str] | None = None
 
 
-class LabelSelector(Model):
+class LabelSelector(Model, kw_only=True):
     """matchLabels and matchExpressions, ANDed; compile with `kubelite.api.labels.selector_from_object`."""
 
     match_labels: dict[str, str] | None = None
     match_expressions: list[LabelSelectorRequirement] | None = None
 
 
-class Condition(Model):
+class Condition(Model, kw_only=True):
     """metav1.Condition, the generic condition used by newer APIs."""
 
     type: str = ""
@@ -82,7 +82,7 @@ class Condition(Model):
     message: str | None = None
 
 
-class StatusCause(Model):
+class StatusCause(Model, kw_only=True):
     """One cause of a failure: for 422 Invalid, one field error."""
 
     reason: str | None = None
@@ -90,7 +90,7 @@ class StatusCause(Model):
     field: str | None = None
 
 
-class StatusDetails(Model):
+class StatusDetails(Model, kw_only=True):
     """Which object a Status refers to, and the field-level causes."""
 
     name: str | None = None
@@ -101,7 +101,7 @@ class StatusDetails(Model):
     retry_after_seconds: int | None = None
 
 
-class Status(TopLevel):
+class Status(TopLevel, kw_only=True):
     """The result of a call that returns no object: every API error is one of these."""
 
     API_VERSION = "v1"
@@ -115,14 +115,14 @@ class Status(TopLevel):
     code: int | None = None
 
 
-class Preconditions(Model):
+class Preconditions(Model, kw_only=True):
     """Conditions a delete must meet: the uid and resourceVersion it expects."""
 
     uid: str | None = None
     resource_version: str | None = None
 
 
-class DeleteOptions(Model):
+class DeleteOptions(Model, kw_only=True):
     """The body of a DELETE request."""
 
     api_version: str | None = None
@@ -134,7 +134,7 @@ class DeleteOptions(Model):
     dry_run: list[str] | None = None
 
 
-class WatchEvent(Model):
+class WatchEvent(Model, kw_only=True):
     """One event of a watch stream: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR."""
 
     type: str = ""

@@ -13,7 +13,7 @@ from kubelite.api.models.meta import ObjectMeta
 from kubelite.api.models.pod import Toleration
 
 
-class Taint(Model):
+class Taint(Model, kw_only=True):
     """Repels pods that do not tolerate it: effect NoSchedule, PreferNoSchedule or NoExecute."""
 
     key: str = ""
@@ -22,7 +22,7 @@ class Taint(Model):
     time_added: Timestamp | None = None
 
 
-class NodeSpec(Model):
+class NodeSpec(Model, kw_only=True):
     pod_cidr: str | None = msgspec.field(default=None, name="podCIDR")
     pod_cidrs: list[str] | None = msgspec.field(default=None, name="podCIDRs")
     provider_id: str | None = msgspec.field(default=None, name="providerID")
@@ -32,7 +32,7 @@ class NodeSpec(Model):
     external_id: str | None = msgspec.field(default=None, name="externalID")
 
 
-class NodeCondition(Model):
+class NodeCondition(Model, kw_only=True):
     """Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable."""
 
     type: str = ""
@@ -43,20 +43,20 @@ class NodeCondition(Model):
     message: str | None = None
 
 
-class NodeAddress(Model):
+class NodeAddress(Model, kw_only=True):
     type: str = ""
     address: str = ""
 
 
-class DaemonEndpoint(Model):
+class DaemonEndpoint(Model, kw_only=True):
     port: int = msgspec.field(name="Port")
 
 
-class NodeDaemonEndpoints(Model):
+class NodeDaemonEndpoints(Model, kw_only=True):
     kubelet_endpoint: DaemonEndpoint | None = None
 
 
-class NodeSystemInfo(Model):
+class NodeSystemInfo(Model, kw_only=True):
     """Versions and identifiers of a node; all required, as the official clients expect them."""
 
     machine_id: str = msgspec.field(name="machineID")
@@ -72,12 +72,12 @@ class NodeSystemInfo(Model):
     swap: RawObject | None = None
 
 
-class ContainerImage(Model):
+class ContainerImage(Model, kw_only=True):
     names: list[str] | None = None
     size_bytes: int | None = None
 
 
-class NodeStatus(Model):
+class NodeStatus(Model, kw_only=True):
     capacity: ResourceList | None = None
     allocatable: ResourceList | None = None
     phase: str | None = None
@@ -93,7 +93,7 @@ class NodeStatus(Model):
     features: RawObject | None = None
 
 
-class Node(TopLevel):
+class Node(TopLevel, kw_only=True):
     API_VERSION = "v1"
     KIND = "Node"
 
@@ -102,16 +102,16 @@ class Node(TopLevel):
     status: NodeStatus | None = None
 
 
-class Overhead(Model):
+class Overhead(Model, kw_only=True):
     pod_fixed: ResourceList | None = None
 
 
-class Scheduling(Model):
+class Scheduling(Model, kw_only=True):
     node_selector: dict[str, str] | None = None
     tolerations: list[Toleration] | None = None
 
 
-class RuntimeClass(TopLevel):
+class RuntimeClass(TopLevel, kw_only=True):
     """Maps runtimeClassName to a handler (kubelite: wasm, oci, process)."""
 
     API_VERSION = "node.k8s.io/v1"

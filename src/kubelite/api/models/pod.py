@@ -14,42 +14,42 @@ from kubelite.api.models.container import Container, ContainerStatus, LocalObjec
 from kubelite.api.models.meta import LabelSelector, ObjectMeta
 
 
-class KeyToPath(Model):
+class KeyToPath(Model, kw_only=True):
     key: str = ""
     path: str = ""
     mode: int | None = None
 
 
-class EmptyDirVolumeSource(Model):
+class EmptyDirVolumeSource(Model, kw_only=True):
     medium: str | None = None
     size_limit: str | None = None
 
 
-class HostPathVolumeSource(Model):
+class HostPathVolumeSource(Model, kw_only=True):
     path: str = ""
     type: str | None = None
 
 
-class ConfigMapVolumeSource(Model):
+class ConfigMapVolumeSource(Model, kw_only=True):
     name: str | None = None
     items: list[KeyToPath] | None = None
     default_mode: int | None = None
     optional: bool | None = None
 
 
-class SecretVolumeSource(Model):
+class SecretVolumeSource(Model, kw_only=True):
     secret_name: str | None = None
     items: list[KeyToPath] | None = None
     default_mode: int | None = None
     optional: bool | None = None
 
 
-class PersistentVolumeClaimVolumeSource(Model):
+class PersistentVolumeClaimVolumeSource(Model, kw_only=True):
     claim_name: str = ""
     read_only: bool | None = None
 
 
-class Volume(Model):
+class Volume(Model, kw_only=True):
     """A named volume; exactly one source is set."""
 
     name: str = ""
@@ -91,34 +91,34 @@ VOLUME_SOURCE_FIELDS: tuple[str, ...] = tuple(
 """The attribute names of Volume's sources, for the exactly-one-source check."""
 
 
-class NodeSelectorRequirement(Model):
+class NodeSelectorRequirement(Model, kw_only=True):
     key: str = ""
     operator: str = ""
     values: list[str] | None = None
 
 
-class NodeSelectorTerm(Model):
+class NodeSelectorTerm(Model, kw_only=True):
     """Requirements ANDed together; the terms of a NodeSelector are ORed."""
 
     match_expressions: list[NodeSelectorRequirement] | None = None
     match_fields: list[NodeSelectorRequirement] | None = None
 
 
-class NodeSelector(Model):
+class NodeSelector(Model, kw_only=True):
     node_selector_terms: list[NodeSelectorTerm] = msgspec.field(default_factory=list)
 
 
-class PreferredSchedulingTerm(Model):
+class PreferredSchedulingTerm(Model, kw_only=True):
     weight: int = 0
     preference: NodeSelectorTerm = msgspec.field(default_factory=NodeSelectorTerm)
 
 
-class NodeAffinity(Model):
+class NodeAffinity(Model, kw_only=True):
     required_during_scheduling_ignored_during_execution: NodeSelector | None = None
     preferred_during_scheduling_ignored_during_execution: list[PreferredSchedulingTerm] | None = None
 
 
-class PodAffinityTerm(Model):
+class PodAffinityTerm(Model, kw_only=True):
     topology_key: str = ""
     label_selector: LabelSelector | None = None
     namespaces: list[str] | None = None
@@ -127,25 +127,25 @@ class PodAffinityTerm(Model):
     mismatch_label_keys: list[str] | None = None
 
 
-class WeightedPodAffinityTerm(Model):
+class WeightedPodAffinityTerm(Model, kw_only=True):
     weight: int = 0
     pod_affinity_term: PodAffinityTerm = msgspec.field(default_factory=PodAffinityTerm)
 
 
-class PodAffinity(Model):
+class PodAffinity(Model, kw_only=True):
     """Also the shape of PodAntiAffinity."""
 
     required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None = None
     preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None = None
 
 
-class Affinity(Model):
+class Affinity(Model, kw_only=True):
     node_affinity: NodeAffinity | None = None
     pod_affinity: PodAffinity | None = None
     pod_anti_affinity: PodAffinity | None = None
 
 
-class Toleration(Model):
+class Toleration(Model, kw_only=True):
     """Lets a pod schedule onto (or stay on) nodes with a matching taint."""
 
     key: str | None = None
@@ -155,7 +155,7 @@ class Toleration(Model):
     toleration_seconds: int | None = None
 
 
-class TopologySpreadConstraint(Model):
+class TopologySpreadConstraint(Model, kw_only=True):
     max_skew: int = 0
     topology_key: str = ""
     when_unsatisfiable: str = ""
@@ -166,24 +166,24 @@ class TopologySpreadConstraint(Model):
     match_label_keys: list[str] | None = None
 
 
-class PodReadinessGate(Model):
+class PodReadinessGate(Model, kw_only=True):
     condition_type: str = ""
 
 
-class PodSchedulingGate(Model):
+class PodSchedulingGate(Model, kw_only=True):
     name: str = ""
 
 
-class HostAlias(Model):
+class HostAlias(Model, kw_only=True):
     ip: str = ""
     hostnames: list[str] | None = None
 
 
-class PodOS(Model):
+class PodOS(Model, kw_only=True):
     name: str = ""
 
 
-class PodSpec(Model):
+class PodSpec(Model, kw_only=True):
     """The desired state of a pod."""
 
     containers: list[Container] = msgspec.field(default_factory=list)
@@ -228,7 +228,7 @@ class PodSpec(Model):
     resources: RawObject | None = None
 
 
-class PodCondition(Model):
+class PodCondition(Model, kw_only=True):
     type: str = ""
     status: str = ""
     observed_generation: int | None = None
@@ -238,11 +238,11 @@ class PodCondition(Model):
     message: str | None = None
 
 
-class PodIP(Model):
+class PodIP(Model, kw_only=True):
     ip: str = ""
 
 
-class PodStatus(Model):
+class PodStatus(Model, kw_only=True):
     """The observed state of a pod, written by the agent (and the scheduler's conditions)."""
 
     phase: str | None = None
@@ -264,7 +264,7 @@ class PodStatus(Model):
     observed_generation: int | None = None
 
 
-class Pod(TopLevel):
+class Pod(TopLevel, kw_only=True):
     API_VERSION = "v1"
     KIND = "Pod"
 
@@ -273,7 +273,7 @@ class Pod(TopLevel):
     status: PodStatus | None = None
 
 
-class PodTemplateSpec(Model):
+class PodTemplateSpec(Model, kw_only=True):
     """The pod a workload controller creates: metadata (labels) and spec."""
 
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)

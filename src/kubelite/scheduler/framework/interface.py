@@ -57,6 +57,17 @@ ALL_FEASIBLE = FilterResult()
 
 
 @dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """Why no row fits: nodes per reason (first rejecting Filter per node, as kube-scheduler counts),
+    the rows whose rejection preemption cannot resolve, and a PreFilter rejection if there was one."""
+
+    reason_counts: Mapping[str, int]
+    unresolvable: BoolArray
+    node_count: int
+    pre_filter_status: Status | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PostFilterResult:
     """PostFilter's outcome: a nominated node (preemption) and the pods to evict for it."""
 
@@ -98,10 +109,8 @@ class PostFilterPlugin(Protocol):
     @property
     def name(self) -> str: ...
     def post_filter(
-        self, state: CycleState, pod: PodInfo, table: NodeTable, rejections: Mapping[str, Status]
-    ) -> PostFilterResult:
-        """`rejections` maps each rejected node name to the first Filter status that rejected it."""
-        ...
+        self, state: CycleState, pod: PodInfo, table: NodeTable, diagnosis: Diagnosis
+    ) -> PostFilterResult: ...
 
 
 @runtime_checkable

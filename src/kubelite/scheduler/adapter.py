@@ -1,0 +1,242 @@
+"""The one boundary between API objects and the scheduler's records.
+
+`pod_info` and `node_info` accept a typed model from `kubelite.api.models` or its wire form (a
+camelCase dict, as the Kubernetes API serves it), and compile it into an immutable `PodInfo` /
+`NodeInfo`: quantities become ints through `kubelite.api.quantity`, the pod's effective requests
+are computed the Kubernetes way (sum of containers, at least each init container, plus overhead;
+a limit without a request counts as the request), and selectors become `Selector` records.
+
+Known simplification: a non-empty `namespaceSelector` in a pod affinity term is read as "the listed
+namespaces", since the scheduler does not watch namespaces yet; an empty one means all namespaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+
+import msgspec
+
+from kubelite.api.quantity import parse_resource
+from kubelite.scheduler.records import (
+    CPU,
+    GPU,
+    GPU_INDICES_ANNOTATION,
+    GPU_MILLI,
+    MATCH_NOTHING,
+    MEMORY,
+    AffinityTerm,
+    GpuRequest,
+    InclusionPolicy,
+    NodeInfo,
+    Operator,
+    PodInfo,
+    Requirement,
+    Selector,
+    SpreadConstraint,
+    Taint,
+    TaintEffect,
+    Toleration,
+    WhenUnsatisfiable,
+)
+
+Json = Mapping[str, Any]
+DEFAULT_NONZERO_CPU = 100
+DEFAULT_NONZERO_MEMORY = 200 * 1024 * 1024
+
+
+def wire(obj: object) -> Json:
+    """The wire form (camelCase dict) of a typed model, or the mapping itself."""
+    if isinstance(obj, Mapping):
+        return cast(Json, obj)
+    return cast(Json, msgspec.to_builtins(obj))
+
+
+def parse_timestamp(text: str | None) -> float:
+    if not text:
+        return 0.0
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def label_selector(raw: Json | None) -> Selector:
+    """A metav1.LabelSelector: nil matches nothing, empty matches everything."""
+    if raw is None:
+        return MATCH_NOTHING
+    requirements = [
+        Requirement(key, "In", (str(value),)) for key, value in (raw.get("matchLabels") or {}).items()
+    ]
+    for expression in raw.get("matchExpressions") or ():
+        requirements.append(_requirement(expression))
+    return Selector(tuple(requirements))
+
+
+def _requirement(raw: Json) -> Requirement:
+    return Requirement(str(raw["key"]), cast(Operator, raw["operator"]), tuple(raw.get("values") or ()))
+
+
+def node_selector_term(raw: Json) -> Selector:
+    """A NodeSelectorTerm; matchFields (only metadata.name exists) read the pseudo-label of that name."""
+    requirements = [_requirement(e) for e in raw.get("matchExpressions") or ()]
+    requirements += [_requirement(e) for e in raw.get("matchFields") or ()]
+    # An empty term matches no node in Kubernetes ("a null or empty term matches no objects").
+    return Selector(tuple(requirements)) if requirements else MATCH_NOTHING
+
+
+def _effective_requests(spec: Json) -> tuple[dict[str, int], int, int]:
+    totals: dict[str, int] = {}
+    nonzero_cpu = nonzero_memory = 0
+    for container in spec.get("containers") or ():
+        requests = _container_requests(container)
+        for name, amount in requests.items():
+            totals[name] = totals.get(name, 0) + amount
+        nonzero_cpu += requests.get(CPU) or DEFAULT_NONZERO_CPU
+        nonzero_memory += requests.get(MEMORY) or DEFAULT_NONZERO_MEMORY
+    for container in spec.get("initContainers") or ():
+        for name, amount in _container_requests(container).items():
+            totals[name] = max(totals.get(name, 0), amount)
+    for name, quantity in (spec.get("overhead") or {}).items():
+        totals[name] = totals.get(name, 0) + parse_resource(name, quantity)
+    return {k: v for k, v in totals.items() if v}, nonzero_cpu, nonzero_memory
+
+
+def _container_requests(container: Json) -> dict[str, int]:
+    resources = container.get("resources") or {}
+    merged = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+    return {name: parse_resource(name, quantity) for name, quantity in merged.items()}
+
+
+def _gpu_request(requests: dict[str, int]) -> GpuRequest | None:
+    whole = requests.get(GPU, 0)
+    share = requests.pop(GPU_MILLI, 0)
+    if whole >= 1:
+        return GpuRequest(whole, 1000)
+    if 1 <= share < 1000:
+        return GpuRequest(1, share)
+    return None
+
+
+def _gpu_indices(annotations: Mapping[str, str]) -> tuple[int, ...]:
+    text = annotations.get(GPU_INDICES_ANNOTATION, "")
+    return tuple(int(part) for part in text.split(",") if part.strip().isdigit())
+
+
+def _affinity_term(raw: Json, own_namespace: str) -> AffinityTerm:
+    namespaces: frozenset[str] | None = frozenset(raw.get("namespaces") or ())
+    if not namespaces:
+        namespace_selector = raw.get("namespaceSelector")
+        namespaces = None if namespace_selector is not None else frozenset({own_namespace})
+    return AffinityTerm(label_selector(raw.get("labelSelector")), str(raw.get("topologyKey", "")), namespaces)
+
+
+def _weighted_terms(raw: list[Json] | None, namespace: str) -> tuple[tuple[int, AffinityTerm], ...]:
+    return tuple(
+        (int(t.get("weight", 0)), _affinity_term(t.get("podAffinityTerm") or {}, namespace))
+        for t in raw or ()
+    )
+
+
+def _spread_constraint(raw: Json, labels: Mapping[str, str]) -> SpreadConstraint:
+    selector = label_selector(raw.get("labelSelector"))
+    extra = tuple(
+        Requirement(key, "In", (labels[key],)) for key in raw.get("matchLabelKeys") or () if key in labels
+    )
+    if extra and not selector.match_nothing:
+        selector = Selector(selector.requirements + extra)
+    return SpreadConstraint(
+        max_skew=int(raw.get("maxSkew", 1)),
+        topology_key=str(raw.get("topologyKey", "")),
+        when_unsatisfiable=cast(WhenUnsatisfiable, raw.get("whenUnsatisfiable", "DoNotSchedule")),
+        selector=selector,
+        min_domains=int(raw.get("minDomains") or 1),
+        node_affinity_policy=cast(InclusionPolicy, raw.get("nodeAffinityPolicy") or "Honor"),
+        node_taints_policy=cast(InclusionPolicy, raw.get("nodeTaintsPolicy") or "Ignore"),
+    )
+
+
+def pod_info(obj: object, priority_classes: Mapping[str, int] | None = None) -> PodInfo:
+    """Compile a Pod. `priority_classes` resolves `priorityClassName` when admission left no priority."""
+    raw = wire(obj)
+    metadata: Json = raw.get("metadata") or {}
+    spec: Json = raw.get("spec") or {}
+    status: Json = raw.get("status") or {}
+    namespace = str(metadata.get("namespace") or "default")
+    labels = {str(k): str(v) for k, v in (metadata.get("labels") or {}).items()}
+    requests, nonzero_cpu, nonzero_memory = _effective_requests(spec)
+    gpu = _gpu_request(requests)
+    priority = spec.get("priority")
+    if priority is None:
+        priority = (priority_classes or {}).get(str(spec.get("priorityClassName") or ""), 0)
+    affinity: Json = spec.get("affinity") or {}
+    node_affinity: Json = affinity.get("nodeAffinity") or {}
+    required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+    pod_affinity: Json = affinity.get("podAffinity") or {}
+    pod_anti_affinity: Json = affinity.get("podAntiAffinity") or {}
+    required_key = "requiredDuringSchedulingIgnoredDuringExecution"
+    preferred_key = "preferredDuringSchedulingIgnoredDuringExecution"
+    return PodInfo(
+        uid=str(metadata.get("uid") or ""),
+        namespace=namespace,
+        name=str(metadata.get("name") or ""),
+        labels=labels,
+        priority=int(priority),
+        creation=parse_timestamp(metadata.get("creationTimestamp")),
+        scheduler_name=str(spec.get("schedulerName") or "default-scheduler"),
+        node_name=str(spec.get("nodeName") or ""),
+        nominated_node_name=str(status.get("nominatedNodeName") or ""),
+        requests=requests,
+        nonzero_cpu=nonzero_cpu or DEFAULT_NONZERO_CPU,
+        nonzero_memory=nonzero_memory or DEFAULT_NONZERO_MEMORY,
+        gpu=gpu,
+        gpu_indices=_gpu_indices(metadata.get("annotations") or {}),
+        tolerations=tuple(
+            Toleration(
+                str(t.get("key") or ""),
+                "Exists" if t.get("operator") == "Exists" else "Equal",
+                str(t.get("value") or ""),
+                str(t.get("effect") or ""),
+            )
+            for t in spec.get("tolerations") or ()
+        ),
+        node_selector=Selector(
+            tuple(Requirement(str(k), "In", (str(v),)) for k, v in (spec.get("nodeSelector") or {}).items())
+        ),
+        required_node_affinity=None
+        if required is None
+        else tuple(node_selector_term(term) for term in required.get("nodeSelectorTerms") or ()),
+        preferred_node_affinity=tuple(
+            (int(term.get("weight", 0)), node_selector_term(term.get("preference") or {}))
+            for term in node_affinity.get(preferred_key) or ()
+        ),
+        spread_constraints=tuple(
+            _spread_constraint(c, labels) for c in spec.get("topologySpreadConstraints") or ()
+        ),
+        required_affinity=tuple(_affinity_term(t, namespace) for t in pod_affinity.get(required_key) or ()),
+        required_anti_affinity=tuple(
+            _affinity_term(t, namespace) for t in pod_anti_affinity.get(required_key) or ()
+        ),
+        preferred_affinity=_weighted_terms(pod_affinity.get(preferred_key), namespace),
+        preferred_anti_affinity=_weighted_terms(pod_anti_affinity.get(preferred_key), namespace),
+        preempt_never=spec.get("preemptionPolicy") == "Never",
+        terminating=metadata.get("deletionTimestamp") is not None
+        or status.get("phase") in ("Succeeded", "Failed"),
+    )
+
+
+def node_info(obj: object) -> NodeInfo:
+    raw = wire(obj)
+    metadata: Json = raw.get("metadata") or {}
+    spec: Json = raw.get("spec") or {}
+    status: Json = raw.get("status") or {}
+    quantities = status.get("allocatable") or status.get("capacity") or {}
+    return NodeInfo(
+        name=str(metadata.get("name") or ""),
+        uid=str(metadata.get("uid") or ""),
+        labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
+        taints=tuple(
+            Taint(str(t.get("key") or ""), str(t.get("value") or ""), cast(TaintEffect, t.get("effect")))
+            for t in spec.get("taints") or ()
+        ),
+        unschedulable=bool(spec.get("unschedulable")),
+        allocatable={str(name): parse_resource(str(name), q) for name, q in quantities.items()},
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from kubelite.cli.anomaly import app as anomaly_app
+
 app = typer.Typer(
     name="kubelite",
     help="A container orchestrator that speaks the Kubernetes API.",
@@ -17,6 +19,7 @@ app = typer.Typer(
 )
 
 # Sub-command registration: one line each, in alphabetical order.
+app.add_typer(anomaly_app, name="anomaly")
 
 
 def main() -> None:

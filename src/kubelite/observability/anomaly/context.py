@@ -18,44 +18,46 @@ from kubelite.observability.anomaly.streaming import RunningRange
 
 
 class ContextNoveltyDetector:
-    """Scores how novel the recent pattern of quantised values is."""
+    """Scores how novel the recent pattern of quantised values is.
+
+    `levels` is the quantisation resolution, `orders` the context lengths, and the likelihood
+    windows are those of `AnomalyLikelihood`. Without the likelihood, `update` returns the raw score.
+    """
 
     NAME = "context"
 
     def __init__(
         self,
-        levels: int = 12,
-        orders: tuple[int, ...] = (2, 3, 5),
+        levels: int = 10,
+        orders: tuple[int, ...] = (3,),
         max_contexts: int = 50_000,
         use_likelihood: bool = True,
+        long_window: int = 1000,
+        short_window: int = 10,
     ) -> None:
         self._levels = levels
         self._orders = orders
         self._history: list[int] = [0] * max(orders)
-        self._seen: dict[tuple[int, ...], int] = {}
+        self._seen: set[tuple[int, ...]] = set()
         self._max_contexts = max_contexts
         self._range = RunningRange()
-        self._likelihood = AnomalyLikelihood() if use_likelihood else None
-        self._count = 0
+        self._likelihood = AnomalyLikelihood(long_window, short_window) if use_likelihood else None
 
     def raw_score(self, value: float) -> float:
         """The share of new contexts among those ending at this value (1 for a new extreme)."""
         widened = self._range.observe(value)
-        bucket = min(int(self._range.position(value) * self._levels), self._levels - 1)
-        history = self._history
-        history.pop(0)
-        history.append(bucket)
-        self._count += 1
+        position = self._range.position(value) * self._levels
         if len(self._seen) > self._max_contexts:
             self._seen.clear()
-        new_contexts = 0
         seen = self._seen
+        history = self._history
+        history.pop(0)
+        history.append(min(int(position), self._levels - 1))
+        new_contexts = 0
         for order in self._orders:
             key = (order, *history[-order:])
-            if key in seen:
-                seen[key] += 1
-            else:
-                seen[key] = 1
+            if key not in seen:
+                seen.add(key)
                 new_contexts += 1
         if widened:
             return 1.0

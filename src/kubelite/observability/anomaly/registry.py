@@ -1,4 +1,8 @@
-"""Detectors by name, so the CLI and the in-cluster component build them the same way."""
+"""Detectors by name, so the CLI and the in-cluster component build them the same way.
+
+Every registered detector is reported at onset (see `suppression`), since that is how an alert is
+consumed; `context-raw` and `residual-raw` expose the unfiltered likelihood scores for comparison.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,19 @@ from collections.abc import Callable
 
 from kubelite.observability.anomaly.context import ContextNoveltyDetector
 from kubelite.observability.anomaly.detector import Detector
+from kubelite.observability.anomaly.ensemble import EnsembleDetector
 from kubelite.observability.anomaly.residual import ResidualDetector
+from kubelite.observability.anomaly.suppression import OnsetFilter
 
 DETECTOR_FACTORIES: dict[str, Callable[[], Detector]] = {
-    ContextNoveltyDetector.NAME: ContextNoveltyDetector,
-    ResidualDetector.NAME: ResidualDetector,
+    EnsembleDetector.NAME: EnsembleDetector,
+    "context": lambda: OnsetFilter(ContextNoveltyDetector()),
+    "context-raw": ContextNoveltyDetector,
+    "residual": lambda: OnsetFilter(ResidualDetector()),
+    "residual-raw": ResidualDetector,
 }
 
-DEFAULT_DETECTOR = ContextNoveltyDetector.NAME
+DEFAULT_DETECTOR = EnsembleDetector.NAME
 
 
 def make_detector(name: str) -> Detector:

@@ -1,0 +1,61 @@
+"""Every registered detector is online, bounded in [0, 1], deterministic and cheap."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from kubelite.observability.anomaly.evaluation import run_detector
+from kubelite.observability.anomaly.nab_corpus import Series, read_series
+from kubelite.observability.anomaly.registry import DETECTOR_FACTORIES, make_detector
+
+DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "nab" / "data"
+NAMES = sorted(DETECTOR_FACTORIES)
+
+
+def _synthetic_series(points: int = 3000, seed: int = 7) -> Series:
+    rng = random.Random(seed)
+    values = [
+        10 * math.sin(2 * math.pi * index / 288) + rng.gauss(0, 1) + (25 if 2000 <= index < 2050 else 0)
+        for index in range(points)
+    ]
+    return Series([1.4e9 + 300.0 * index for index in range(points)], values)
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+def test_scores_of_a_prefix_equal_the_prefix_of_the_scores(name: str) -> None:
+    # No look-ahead: scoring a truncated series gives exactly the full run's first rows.
+    series = _synthetic_series()
+    full = run_detector(make_detector(name), series)
+    cut = 2020
+    truncated = run_detector(make_detector(name), Series(series.timestamps[:cut], series.values[:cut]))
+    assert truncated == full[:cut]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+def test_scores_stay_in_the_unit_interval_and_flag_the_level_shift(name: str) -> None:
+    scores = run_detector(make_detector(name), _synthetic_series())
+    assert all(0.0 <= score <= 1.0 for score in scores)
+    before, during = max(scores[1000:1990]), max(scores[2000:2060])
+    assert during > before
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+def test_detectors_are_deterministic_on_real_data(name: str) -> None:
+    _, series = read_series(DATA / "realKnownCause" / "rogue_agent_key_hold.csv")
+    assert run_detector(make_detector(name), series) == run_detector(make_detector(name), series)
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+def test_cost_stays_within_budget(name: str) -> None:
+    # The budget is 20 us per point amortised; allow slack for a loaded CI machine.
+    series = _synthetic_series(points=20_000)
+    detector = make_detector(name)
+    started = time.perf_counter()
+    run_detector(detector, series)
+    microseconds_per_point = 1e6 * (time.perf_counter() - started) / len(series.values)
+    assert microseconds_per_point < 60.0

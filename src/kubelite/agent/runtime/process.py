@@ -55,7 +55,10 @@ def cgroup_limits(limits: ResourceLimits) -> CgroupLimits:
 
 def open_logs(state_dir: Path) -> LogPaths:
     state_dir.mkdir(parents=True, exist_ok=True)
-    return LogPaths(stdout=state_dir / "stdout.log", stderr=state_dir / "stderr.log")
+    logs = LogPaths(stdout=state_dir / "stdout.log", stderr=state_dir / "stderr.log")
+    logs.stdout.touch()
+    logs.stderr.touch()
+    return logs
 
 
 def join_cgroup_hook(cgroup: Cgroup | None) -> Callable[[], None] | None:

@@ -135,22 +135,22 @@ class SupervisedContainer:
                 return self._exit
             exit_code = shell_exit_code(raw_code)
             oom_killed = self._cgroup is not None and self._cgroup.oom_kill_count() > 0
-            reported = self._reported_reason()
-            reason: ExitReason = (
-                reported if reported is not None else classify_exit(exit_code, oom_killed)
-            )
+            reported, message = self._reported_reason()
+            reason: ExitReason = reported if reported is not None else classify_exit(exit_code, oom_killed)
             if reason == "OOMKilled" and exit_code == 0:
                 exit_code = SIGKILL_EXIT_CODE
             self._release()
-            self._exit = ContainerExit(exit_code, reason, self._started_at, self._clock.now())
+            self._exit = ContainerExit(exit_code, reason, self._started_at, self._clock.now(), message)
             return self._exit
 
-    def _reported_reason(self) -> ExitReason | None:
+    def _reported_reason(self) -> tuple[ExitReason | None, str]:
+        """The reason and message the process wrote itself (first line, then the rest), if any."""
         try:
-            word = (self._state_dir / REASON_FILE_NAME).read_text().strip()
+            text = (self._state_dir / REASON_FILE_NAME).read_text()
         except FileNotFoundError:
-            return None
-        return _REPORTABLE_REASONS.get(word)
+            return None, ""
+        word, _, message = text.partition("\n")
+        return _REPORTABLE_REASONS.get(word.strip()), message.strip()
 
     def _release(self) -> None:
         # The leader is gone; whatever it left behind in its group or cgroup goes with it.

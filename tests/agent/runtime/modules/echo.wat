@@ -1,0 +1,46 @@
+;; Test module: prints each argument after argv[0], then each environment entry, one per line, on
+;; stdout; writes "to stderr" on stderr; exits with status argc - 1.
+(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  ;; 0: count, 4: buffer size, 16: iovec, 24: bytes written, 100: text, 1024: pointers, 8192: strings
+  (memory (export "memory") 1)
+  (data (i32.const 100) "to stderr\n")
+  (func $write_line (param $fd i32) (param $text i32)
+    (local $length i32)
+    (block $end
+      (loop $scan
+        (br_if $end (i32.eqz (i32.load8_u (i32.add (local.get $text) (local.get $length)))))
+        (local.set $length (i32.add (local.get $length) (i32.const 1)))
+        (br $scan)))
+    (i32.store8 (i32.add (local.get $text) (local.get $length)) (i32.const 10))
+    (i32.store (i32.const 16) (local.get $text))
+    (i32.store (i32.const 20) (i32.add (local.get $length) (i32.const 1)))
+    (drop (call $fd_write (local.get $fd) (i32.const 16) (i32.const 1) (i32.const 24))))
+  (func $write_entries (param $first i32) (param $count i32)
+    (local $index i32)
+    (local.set $index (local.get $first))
+    (block $end
+      (loop $next
+        (br_if $end (i32.ge_u (local.get $index) (local.get $count)))
+        (call $write_line (i32.const 1)
+          (i32.load (i32.add (i32.const 1024) (i32.mul (local.get $index) (i32.const 4)))))
+        (local.set $index (i32.add (local.get $index) (i32.const 1)))
+        (br $next))))
+  (func (export "_start")
+    (local $argc i32)
+    (drop (call $args_sizes_get (i32.const 0) (i32.const 4)))
+    (local.set $argc (i32.load (i32.const 0)))
+    (drop (call $args_get (i32.const 1024) (i32.const 8192)))
+    (call $write_entries (i32.const 1) (local.get $argc))
+    (drop (call $environ_sizes_get (i32.const 0) (i32.const 4)))
+    (drop (call $environ_get (i32.const 1024) (i32.const 8192)))
+    (call $write_entries (i32.const 0) (i32.load (i32.const 0)))
+    (i32.store (i32.const 16) (i32.const 100))
+    (i32.store (i32.const 20) (i32.const 10))
+    (drop (call $fd_write (i32.const 2) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (call $proc_exit (i32.sub (local.get $argc) (i32.const 1)))))

@@ -131,7 +131,8 @@ def _requests_from_limits(spec: JSONObject) -> None:
 def _tolerates(tolerations: list[JSONObject], key: str) -> bool:
     def covers(toleration: JSONObject) -> bool:
         wildcard = not toleration.get("key") and toleration.get("operator") == "Exists"
-        return (toleration.get("key") == key or wildcard) and toleration.get("effect") in (None, "", "NoExecute")
+        matches_key = toleration.get("key") == key or wildcard
+        return matches_key and toleration.get("effect") in (None, "", "NoExecute")
 
     return any(covers(toleration) for toleration in tolerations)
 

@@ -1,4 +1,4 @@
-"""The `kubelite anomaly` commands: file formats and the NAB report."""
+"""The `kubelite anomaly` commands (its Typer app, driven directly): file formats and the NAB report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kubelite.cli.main import app
+from kubelite.cli.anomaly import app
 
 RUNNER = CliRunner()
 
@@ -32,7 +32,7 @@ def _write_series(path: Path, points: int, spike_at: int | None = None) -> list[
 def test_detect_writes_one_scored_row_per_input_row_in_order(tmp_path: Path) -> None:
     source, target = tmp_path / "in.csv", tmp_path / "out.csv"
     stamps = _write_series(source, 1500, spike_at=1200)
-    result = RUNNER.invoke(app, ["anomaly", "detect", "--input", str(source), "--output", str(target)])
+    result = RUNNER.invoke(app, ["detect", "--input", str(source), "--output", str(target)])
     assert result.exit_code == 0, result.output
     with target.open() as handle:
         rows = list(csv.DictReader(handle))
@@ -52,7 +52,7 @@ def test_detect_writes_one_scored_row_per_input_row_in_order(tmp_path: Path) -> 
 def test_detect_rejects_bad_arguments(tmp_path: Path, arguments: list[str]) -> None:
     source = tmp_path / "in.csv"
     _write_series(source, 10)
-    base = ["anomaly", "detect", "--output", str(tmp_path / "out.csv")]
+    base = ["detect", "--output", str(tmp_path / "out.csv")]
     if arguments:
         base += ["--input", str(source)]
     result = RUNNER.invoke(app, base + arguments)
@@ -66,7 +66,7 @@ def test_nab_scores_any_folder_of_the_nab_layout(tmp_path: Path) -> None:
     _write_series(tmp_path / "data" / "cat" / "two.csv", 2000)
     windows = {"cat/one.csv": [[stamps[1450], stamps[1549]]], "cat/two.csv": []}
     (tmp_path / "labels" / "combined_windows.json").write_text(json.dumps(windows))
-    result = RUNNER.invoke(app, ["anomaly", "nab", "--data", str(tmp_path), "--json", "--workers", "1"])
+    result = RUNNER.invoke(app, ["nab", "--data", str(tmp_path), "--json", "--workers", "1"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["files"] == 2

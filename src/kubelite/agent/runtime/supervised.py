@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -67,7 +68,11 @@ class SupervisedContainer:
         state_dir: Path,
         clock: Clock,
         started_at: float,
+        send_signal: Callable[[int], None] | None = None,
+        on_release: Callable[[], None] | None = None,
     ) -> None:
+        """`send_signal` replaces signalling the process group (runc signals its container itself);
+        `on_release` runs once the container has ended, before its cgroup is removed."""
         self._container_id = container_id
         self._child = child
         self._cgroup = cgroup
@@ -77,6 +82,8 @@ class SupervisedContainer:
         self._started_at = started_at
         self._exit: ContainerExit | None = None
         self._lock = threading.Lock()
+        self._send_signal = send_signal
+        self._on_release = on_release
 
     @property
     def container_id(self) -> str:
@@ -124,8 +131,11 @@ class SupervisedContainer:
         return _proc_stats(self._child.pid, now)
 
     def _signal_group(self, signal_number: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._child.pid, signal_number)
+        if self._send_signal is not None:
+            self._send_signal(signal_number)
+        else:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._child.pid, signal_number)
         if self._cgroup is not None and signal_number == signal.SIGKILL:
             self._cgroup.kill_all(signal_number)
 
@@ -155,6 +165,8 @@ class SupervisedContainer:
     def _release(self) -> None:
         # The leader is gone; whatever it left behind in its group or cgroup goes with it.
         self._signal_group(signal.SIGKILL)
+        if self._on_release is not None:
+            self._on_release()
         if self._cgroup is not None:
             deadline = time.monotonic() + 2.0
             while self._cgroup.pids() and time.monotonic() < deadline:

@@ -172,7 +172,9 @@ def test_list_at_revision(
         await store.create("/registry/pods/default/e", b"e")
         await store.update("/registry/pods/default/c", b"c2")
         await store.create("/registry/pods/other/z", b"outside the listed prefix")
-        page = await store.list("/registry/pods/default/", limit=limit, start_key=start_key, revision=revision)
+        page = await store.list(
+            "/registry/pods/default/", limit=limit, start_key=start_key, revision=revision
+        )
         assert [(item.key.rsplit("/", 1)[1], item.mod_revision) for item in page.items] == expected
         assert page.more is more
         assert page.revision == (revision if 0 < revision <= store.revision else store.revision)

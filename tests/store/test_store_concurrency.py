@@ -101,7 +101,10 @@ def test_close_drains_pending_writes(backend: Backend) -> None:
 
     async def scenario() -> None:
         store = backend.open()
-        pending = [asyncio.ensure_future(store.create(f"/registry/pods/ns/p{index}", b"x")) for index in range(writes)]
+        pending = [
+            asyncio.ensure_future(store.create(f"/registry/pods/ns/p{index}", b"x"))
+            for index in range(writes)
+        ]
         await asyncio.sleep(0)  # every create is queued
         await store.close()
         assert all(task.done() and task.exception() is None for task in pending)

@@ -181,7 +181,9 @@ def test_fan_out_delivers_each_event_only_to_matching_watchers(backend: Backend)
         for index, events in enumerate(per_node_events):
             assert [event.kv.key for event in events] == [f"{lease_prefix}node-{index}/lease"]
         # A misrouted event would sit in a node watcher's stream before its next own event.
-        await asyncio.gather(*(store.create(f"{lease_prefix}node-{index}/end", b"") for index in range(nodes)))
+        await asyncio.gather(
+            *(store.create(f"{lease_prefix}node-{index}/end", b"") for index in range(nodes))
+        )
         next_events = await asyncio.gather(*(_take(watch, 1) for watch in per_node))
         for index, events in enumerate(next_events):
             assert [event.kv.key for event in events] == [f"{lease_prefix}node-{index}/end"]

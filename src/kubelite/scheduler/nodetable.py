@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,7 @@ BoolArray = npt.NDArray[np.bool_]
 GpuChooser = Callable[[npt.NDArray[np.int32], int, int], tuple[int, ...]]
 """(free milli of one node's GPUs, gpu_count, milli_per_gpu) -> chosen GPU indices (empty: none fit)."""
 
+E = TypeVar("E")
 BASE_RESOURCES = (CPU, MEMORY, EPHEMERAL_STORAGE, PODS)
 NO_GPU = -1
 
@@ -123,6 +124,10 @@ class NodeTable:
         if node is None:
             raise KeyError(f"row {row} holds no node")
         return node
+
+    def find_extension(self, kind: type[E]) -> E | None:
+        """The registered extension of a given class, so plugins of several profiles can share one."""
+        return next((e for e in self._extensions if isinstance(e, kind)), None)
 
     def register(self, extension: NodeTableExtension) -> None:
         """Attach an extension and replay the current nodes and pods to it."""

@@ -17,7 +17,7 @@ Protocols once, when the profile is built. Every plugin has a `name` (its Kubern
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -65,6 +65,8 @@ class Diagnosis:
     unresolvable: BoolArray
     node_count: int
     pre_filter_status: Status | None = None
+    rejected_by: Mapping[str, BoolArray] = field(default_factory=dict)
+    """Per Filter plugin, every row it rejected (not only the rows it rejected first)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,7 +187,11 @@ class Framework:
                     if not rejection.resolvable:
                         unresolvable |= hit
             still_in &= ~newly_rejected
-        diagnosis = Diagnosis(counts, unresolvable, table.node_count)
+        present = table.present
+        rejected_by = {
+            name: present & ~outcome.feasible for name, outcome in outcomes if outcome.feasible is not None
+        }
+        diagnosis = Diagnosis(counts, unresolvable, table.node_count, rejected_by=rejected_by)
         result.diagnosis = diagnosis
         result.rejecting_plugins = frozenset(rejecting)
         result.status = Status(Code.UNSCHEDULABLE, tuple(sorted(counts)))

@@ -1,0 +1,107 @@
+"""DefaultPreemption (PostFilter): evict lower-priority pods so that a higher-priority pod fits.
+
+Follows pkg/scheduler/framework/plugins/defaultpreemption, for resource shortfalls:
+1. Pods with `preemptionPolicy: Never` do not preempt.
+2. Candidate nodes were rejected only by NodeResourcesFit / GpuFit (every other Filter passed, so
+   removing pods can make the pod fit); rows rejected as unresolvable are never candidates.
+3. On each candidate (vectorised pre-check first: free + what lower-priority pods hold must cover
+   the request) victims are chosen as kube-scheduler does: remove every lower-priority pod, then
+   reprieve them one by one from the highest priority down while the pod still fits.
+4. The node is picked by: lowest highest-victim priority, then smallest sum of victim priorities,
+   then fewest victims, then the first in row order.
+The result names the node to nominate and the victims; the caller deletes them and retries the
+pod, which then lands on the freed node. Pod disruption budgets are not consulted yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kubelite.scheduler.framework.cycle_state import CycleState
+from kubelite.scheduler.framework.interface import Diagnosis, PostFilterResult
+from kubelite.scheduler.framework.status import SUCCESS, Status
+from kubelite.scheduler.nodetable import NodeTable
+from kubelite.scheduler.records import PODS, PodInfo
+
+RESOURCE_PLUGINS = frozenset({"NodeResourcesFit", "GpuFit"})
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
+MAX_CANDIDATES = 100
+
+
+def _fits(pod: PodInfo, free: dict[str, int]) -> bool:
+    if free.get(PODS, 0) < 1:
+        return False
+    return all(free.get(name, 0) >= amount for name, amount in pod.requests.items())
+
+
+class DefaultPreemption:
+    name = "DefaultPreemption"
+
+    def post_filter(
+        self, state: CycleState, pod: PodInfo, table: NodeTable, diagnosis: Diagnosis
+    ) -> PostFilterResult:
+        node_count = diagnosis.node_count
+        if pod.preempt_never:
+            return PostFilterResult(Status.unschedulable("not eligible due to preemptionPolicy=Never."))
+        if not diagnosis.rejected_by:
+            return PostFilterResult(
+                Status.unschedulable(f"0/{node_count} nodes are available: {NOT_HELPFUL}.")
+            )
+        candidates = table.present & ~diagnosis.unresolvable
+        for plugin_name, rejected in diagnosis.rejected_by.items():
+            if plugin_name not in RESOURCE_PLUGINS:
+                candidates &= ~rejected
+        best: tuple[tuple[int, int, int, int], int, list[PodInfo]] | None = None
+        examined = 0
+        for row in np.flatnonzero(candidates):
+            victims = self._victims(pod, table, int(row))
+            if victims is None:
+                continue
+            examined += 1
+            priorities = [victim.priority for victim in victims]
+            rank = (max(priorities, default=-(2**31)), sum(priorities), len(victims), int(row))
+            if best is None or rank < best[0]:
+                best = (rank, int(row), victims)
+            if examined >= MAX_CANDIDATES:
+                break
+        if best is None:
+            candidate_count = int(np.count_nonzero(candidates))
+            parts = []
+            if candidate_count:
+                parts.append(f"{candidate_count} {NO_VICTIMS}")
+            if node_count - candidate_count:
+                parts.append(f"{node_count - candidate_count} {NOT_HELPFUL}")
+            return PostFilterResult(
+                Status.unschedulable(f"0/{node_count} nodes are available: {', '.join(parts)}.")
+            )
+        _, chosen_row, victims = best
+        return PostFilterResult(SUCCESS, table.node_at(chosen_row).name, tuple(victims))
+
+    @staticmethod
+    def _victims(pod: PodInfo, table: NodeTable, row: int) -> list[PodInfo] | None:
+        """The smallest set of lower-priority pods whose removal lets `pod` fit on `row`, or None."""
+        lower = sorted(
+            (p for p in table.pods_on(row) if p.priority < pod.priority),
+            key=lambda p: (-p.priority, p.creation),
+        )
+        if not lower:
+            return None
+        free = {name: int(table.free(table.resource_column(name))[row]) for name in (*pod.requests, PODS)}
+        for victim in lower:
+            free[PODS] = free.get(PODS, 0) + 1
+            for name in pod.requests:
+                free[name] = free.get(name, 0) + victim.requests.get(name, 0)
+        if not _fits(pod, free):
+            return None
+        victims = []
+        for candidate in lower:  # highest priority first: reprieve whoever can stay
+            trial = dict(free)
+            trial[PODS] -= 1
+            for name in pod.requests:
+                trial[name] -= candidate.requests.get(name, 0)
+            if _fits(pod, trial):
+                free = trial
+            else:
+                victims.append(candidate)
+        return victims

@@ -1,0 +1,142 @@
+"""NodeResourcesFit (Filter + Score with three strategies) and NodeResourcesBalancedAllocation.
+
+Fit, as pkg/scheduler/framework/plugins/noderesources/fit.go: the pod's effective requests plus
+what is already requested on the node must not exceed allocatable for every resource the pod
+asks for (cpu, memory, ephemeral-storage, extended resources such as `nvidia.com/gpu`), and the
+node must have a pod slot left. Reasons are `Insufficient <resource>` and `Too many pods`; each
+node is counted under every resource it lacks, and preemption can resolve them.
+
+Scoring strategies (KubeSchedulerConfiguration `scoringStrategy.type`), per resource r with weight
+w_r, over the "non-zero" requests (a pod without a cpu/memory request counts 100m/200Mi):
+- LeastAllocated: (allocatable - requested) * 100 / allocatable;
+- MostAllocated: requested * 100 / allocatable (requested capped at allocatable);
+- RequestedToCapacityRatio: a piecewise-linear shape over utilisation, whose 0..10 scores are
+  scaled to 0..100;
+then the weighted mean over the resources the node has. BalancedAllocation scores
+(1 - std of the cpu and memory request fractions) * 100, with the incoming pod included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from kubelite.scheduler.framework.cycle_state import CycleState, StateKey
+from kubelite.scheduler.framework.interface import (
+    MAX_NODE_SCORE,
+    BoolArray,
+    ClusterEvent,
+    FilterResult,
+    NodeRejection,
+    ScoreArray,
+)
+from kubelite.scheduler.framework.status import SUCCESS, Status
+from kubelite.scheduler.nodetable import IntArray, NodeTable
+from kubelite.scheduler.records import CPU, MEMORY, PODS, PodInfo
+
+ScoringStrategy = Literal["LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"]
+RESOURCE_EVENTS: frozenset[ClusterEvent] = frozenset({"NodeAdd", "NodeUpdate", "PodDelete"})
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceWeight:
+    name: str
+    weight: int = 1
+
+
+DEFAULT_RESOURCES = (ResourceWeight(CPU), ResourceWeight(MEMORY))
+DEFAULT_SHAPE = ((0, 10), (100, 0))  # RequestedToCapacityRatio's default: behaves like LeastAllocated
+
+_REQUESTS: StateKey[tuple[tuple[int, str, int], ...]] = StateKey("NodeResourcesFit/requests")
+
+
+def _pod_requests(pod: PodInfo, table: NodeTable) -> tuple[tuple[int, str, int], ...]:
+    return tuple(
+        (table.resource_column(name), name, amount) for name, amount in pod.requests.items() if amount > 0
+    )
+
+
+def _requested_with_pod(pod: PodInfo, table: NodeTable, resource: str, nonzero: bool) -> IntArray:
+    if resource == CPU and nonzero:
+        return table.nonzero_requested_cpu + pod.nonzero_cpu
+    if resource == MEMORY and nonzero:
+        return table.nonzero_requested_memory + pod.nonzero_memory
+    return table.requested(table.resource_column(resource)) + pod.requests.get(resource, 0)
+
+
+class NodeResourcesFit:
+    name = "NodeResourcesFit"
+
+    def __init__(
+        self,
+        strategy: ScoringStrategy = "LeastAllocated",
+        resources: Sequence[ResourceWeight] = DEFAULT_RESOURCES,
+        shape: Sequence[tuple[int, int]] = DEFAULT_SHAPE,
+    ) -> None:
+        self.strategy = strategy
+        self.resources = tuple(resources)
+        self._shape_x = np.array([point[0] for point in shape], dtype=np.float64)
+        self._shape_y = np.array([point[1] * MAX_NODE_SCORE // 10 for point in shape], dtype=np.float64)
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> Status:
+        state.write(_REQUESTS, _pod_requests(pod, table))
+        return SUCCESS
+
+    def filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> FilterResult:
+        requests = state.read(_REQUESTS)
+        if requests is None:
+            requests = _pod_requests(pod, table)
+        feasible = table.free(table.resource_column(PODS)) >= 1
+        rejections = [NodeRejection("Too many pods", ~feasible)]
+        for column, name, amount in requests:
+            fits = table.free(column) >= amount
+            feasible &= fits
+            rejections.append(NodeRejection(f"Insufficient {name}", ~fits))
+        return FilterResult(feasible, tuple(rejections))
+
+    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
+        total = np.zeros(table.size, dtype=np.int64)
+        weight_sum = np.zeros(table.size, dtype=np.int64)
+        for resource in self.resources:
+            allocatable = table.allocatable(table.resource_column(resource.name))
+            requested = _requested_with_pod(pod, table, resource.name, nonzero=True)
+            has = allocatable > 0
+            safe_allocatable = np.where(has, allocatable, 1)
+            if self.strategy == "LeastAllocated":
+                score = np.where(
+                    requested > allocatable, 0, (allocatable - requested) * MAX_NODE_SCORE // safe_allocatable
+                )
+            elif self.strategy == "MostAllocated":
+                score = np.minimum(requested, allocatable) * MAX_NODE_SCORE // safe_allocatable
+            else:
+                utilisation = np.minimum(requested * 100 // safe_allocatable, 100)
+                score = np.interp(utilisation, self._shape_x, self._shape_y).astype(np.int64)
+            total += np.where(has, score * resource.weight, 0)
+            weight_sum += np.where(has, resource.weight, 0)
+        return total // np.maximum(weight_sum, 1)
+
+    def events_to_register(self) -> frozenset[ClusterEvent]:
+        return RESOURCE_EVENTS
+
+
+class NodeResourcesBalancedAllocation:
+    name = "NodeResourcesBalancedAllocation"
+
+    def __init__(self, resources: Sequence[ResourceWeight] = DEFAULT_RESOURCES) -> None:
+        self.resources = tuple(resources)
+
+    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
+        fractions = []
+        for resource in self.resources:
+            allocatable = table.allocatable(table.resource_column(resource.name))
+            requested = _requested_with_pod(pod, table, resource.name, nonzero=False)
+            fractions.append(np.minimum(requested / np.maximum(allocatable, 1), 1.0))
+        if len(fractions) == 2:
+            deviation = np.abs(fractions[0] - fractions[1]) / 2
+        else:
+            deviation = np.std(np.vstack(fractions), axis=0)
+        scores: ScoreArray = ((1.0 - deviation) * MAX_NODE_SCORE).astype(np.int64)
+        return scores

@@ -1,0 +1,137 @@
+"""PodTopologySpread: hard (DoNotSchedule) constraints as a Filter, soft (ScheduleAnyway) as a Score.
+
+Semantics of pkg/scheduler/framework/plugins/podtopologyspread, vectorised over domains:
+- Matching pods (same namespace, constraint selector, `matchLabelKeys` merged in) are counted per
+  node by `PodCountIndex`, then summed per topology domain with one `bincount` over the nodes
+  that count: nodes having every constraint's topology key, matching the pod's node affinity when
+  nodeAffinityPolicy=Honor (the default), tolerated when nodeTaintsPolicy=Honor.
+- Filter: a node passes when `count(domain) + selfMatch - globalMin <= maxSkew`, where globalMin
+  is the smallest count over eligible domains, or 0 while there are fewer than `minDomains`
+  domains. A node without the topology key is rejected as unresolvable.
+- Score: `sum over constraints of count(domain) * log(domains + 2) + maxSkew - 1`, normalised so
+  that the emptiest domain scores 100 (`100 * (max + min - s) / max`), nodes without a key get 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kubelite.scheduler.framework.cycle_state import CycleState
+from kubelite.scheduler.framework.interface import (
+    ALL_FEASIBLE,
+    MAX_NODE_SCORE,
+    BoolArray,
+    ClusterEvent,
+    FilterResult,
+    NodeRejection,
+    ScoreArray,
+)
+from kubelite.scheduler.framework.status import SKIP, SUCCESS, Status
+from kubelite.scheduler.nodetable import IntArray, NodeTable
+from kubelite.scheduler.plugins.node_affinity import required_node_affinity_mask
+from kubelite.scheduler.plugins.taint_toleration import TaintToleration
+from kubelite.scheduler.pod_index import PodCountIndex
+from kubelite.scheduler.records import PodInfo, SpreadConstraint
+
+SKEW_REASON = "node(s) didn't match pod topology spread constraints"
+MISSING_LABEL_REASON = "node(s) didn't match pod topology spread constraints (missing required label)"
+
+
+class PodTopologySpread:
+    name = "PodTopologySpread"
+
+    def __init__(self) -> None:
+        self._taints = TaintToleration()
+
+    def _eligible(
+        self, pod: PodInfo, table: NodeTable, constraints: tuple[SpreadConstraint, ...]
+    ) -> BoolArray:
+        eligible = table.present.copy()
+        for constraint in constraints:
+            eligible &= table.domain_column(constraint.topology_key)[0] >= 0
+        if any(c.node_affinity_policy == "Honor" for c in constraints):
+            affinity = required_node_affinity_mask(pod, table)
+            if affinity is not None:
+                eligible &= affinity
+        if any(c.node_taints_policy == "Honor" for c in constraints):
+            tolerated = self._taints.filter(CycleState(), pod, table).feasible
+            if tolerated is not None:
+                eligible &= tolerated
+        return eligible
+
+    def _domain_counts(
+        self, pod: PodInfo, table: NodeTable, constraint: SpreadConstraint, eligible: BoolArray
+    ) -> tuple[IntArray, IntArray, IntArray]:
+        """(domain id per row, matching pods per domain, eligible nodes per domain)."""
+        domains, domain_count = table.domain_column(constraint.topology_key)
+        counts = PodCountIndex.of(table).matching(frozenset({pod.namespace}), constraint.selector)
+        safe_domains = np.where(eligible, domains, 0)
+        per_domain = np.bincount(safe_domains, weights=np.where(eligible, counts, 0), minlength=domain_count)
+        nodes_per_domain = np.bincount(safe_domains, weights=eligible, minlength=domain_count)
+        return domains.astype(np.int64), per_domain.astype(np.int64), nodes_per_domain.astype(np.int64)
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> Status:
+        if not any(c.when_unsatisfiable == "DoNotSchedule" for c in pod.spread_constraints):
+            return SKIP
+        return SUCCESS
+
+    def filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> FilterResult:
+        hard = tuple(c for c in pod.spread_constraints if c.when_unsatisfiable == "DoNotSchedule")
+        if not hard:
+            return ALL_FEASIBLE
+        eligible = self._eligible(pod, table, hard)
+        missing = np.zeros(table.size, dtype=np.bool_)
+        skewed = np.zeros(table.size, dtype=np.bool_)
+        for constraint in hard:
+            domains, per_domain, nodes_per_domain = self._domain_counts(pod, table, constraint, eligible)
+            has_key = domains >= 0
+            missing |= ~has_key
+            live = nodes_per_domain > 0
+            live_domains = int(np.count_nonzero(live))
+            global_min = int(per_domain[live].min()) if live_domains >= constraint.min_domains else 0
+            self_match = 1 if constraint.selector.matches(pod.labels) else 0
+            node_counts = per_domain[np.where(has_key, domains, 0)]
+            skewed |= has_key & (node_counts + self_match - global_min > constraint.max_skew)
+        skewed &= ~missing
+        feasible = ~(missing | skewed)
+        return FilterResult(
+            feasible,
+            (
+                NodeRejection(MISSING_LABEL_REASON, missing, resolvable=False),
+                NodeRejection(SKEW_REASON, skewed),
+            ),
+        )
+
+    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
+        soft = tuple(c for c in pod.spread_constraints if c.when_unsatisfiable == "ScheduleAnyway")
+        if not soft:
+            return np.zeros(table.size, dtype=np.int64)
+        eligible = self._eligible(pod, table, soft)
+        raw = np.zeros(table.size, dtype=np.float64)
+        ignored = np.zeros(table.size, dtype=np.bool_)
+        for constraint in soft:
+            domains, per_domain, nodes_per_domain = self._domain_counts(
+                pod, table, constraint, eligible & feasible
+            )
+            has_key = domains >= 0
+            ignored |= ~has_key
+            weight = math.log(int(np.count_nonzero(nodes_per_domain)) + 2)
+            raw += per_domain[np.where(has_key, domains, 0)] * weight + (constraint.max_skew - 1)
+        scores = np.round(raw).astype(np.int64)
+        return np.where(ignored, -1, scores)
+
+    def normalize_scores(
+        self, state: CycleState, pod: PodInfo, scores: ScoreArray, feasible: BoolArray
+    ) -> ScoreArray:
+        valid = feasible & (scores >= 0)
+        if not valid.any():
+            return np.zeros_like(scores)
+        highest, lowest = int(scores[valid].max()), int(scores[valid].min())
+        if highest == 0:
+            return np.where(valid, MAX_NODE_SCORE, 0)
+        return np.where(valid, MAX_NODE_SCORE * (highest + lowest - scores) // highest, 0)
+
+    def events_to_register(self) -> frozenset[ClusterEvent]:
+        return frozenset({"NodeAdd", "NodeUpdate", "PodAdd", "PodDelete"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from kubelite.cli.anomaly import app as anomaly_app
+from kubelite.cli.image import app as image_app
 
 app = typer.Typer(
     name="kubelite",
@@ -20,6 +21,7 @@ app = typer.Typer(
 
 # Sub-command registration: one line each, in alphabetical order.
 app.add_typer(anomaly_app, name="anomaly")
+app.add_typer(image_app, name="image")
 
 
 def main() -> None:

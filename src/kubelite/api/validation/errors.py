@@ -20,6 +20,7 @@ ErrorType = Literal[
     "FieldValueTooLong",
     "FieldValueTooMany",
     "FieldValueForbidden",
+    "FieldValueNotFound",
     "FieldValueTypeInvalid",
 ]
 
@@ -72,6 +73,10 @@ def not_supported(field: str, value: Any, supported: Iterable[str]) -> FieldErro
 
 def too_long(field: str, max_length: int) -> FieldError:
     return FieldError("FieldValueTooLong", field, f"Too long: may not be more than {max_length} bytes")
+
+
+def not_found(field: str, value: Any) -> FieldError:
+    return FieldError("FieldValueNotFound", field, f"Not found: {format_value(value)}")
 
 
 def forbidden(field: str, detail: str) -> FieldError:

@@ -409,4 +409,3 @@ class NodeTable:
         self._capacity = capacity
         for extension in self._extensions:
             extension.on_resize(capacity)
-

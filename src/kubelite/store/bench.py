@@ -7,8 +7,8 @@ the store (which drains pending writes) and returns a JSON-ready dict:
 - `sequential`: one writer, each create awaited before the next; with durable commits this is
   bounded by one fsync per write, so it is the no-batching baseline.
 - `concurrent`: `concurrent_writers` tasks creating as fast as they can; group commit folds their
-  writes into shared transactions. `speedup_over_sequential` is the ratio of the two throughputs,
-  measured in the same process.
+  writes into shared transactions (`mean_batch_size` reports how many, for SQLite).
+  `speedup_over_sequential` is the ratio of the two throughputs, measured in the same process.
 - `paced`: an open-loop load at `paced_rate` creates per second (each create starts on schedule,
   whether or not earlier ones finished), the latency an API server sees at a steady write rate.
 
@@ -21,7 +21,7 @@ import asyncio
 import math
 
 from kubelite.clock import Clock, RealClock
-from kubelite.store import Store, open_store
+from kubelite.store import SQLiteStore, Store, open_store
 
 BenchmarkReport = dict[str, object]
 
@@ -69,9 +69,15 @@ async def _run_all_phases(
         # A JSON-looking payload of the requested size: stores must not care what is inside.
         value = (b'{"spec":"' + b"x" * max(0, value_bytes - 11) + b'"}')[:value_bytes]
         sequential = await _sequential_phase(store, clock, prefix + "sequential-", value, sequential_creates)
+        batching_before = store.write_statistics if isinstance(store, SQLiteStore) else None
         concurrent = await _concurrent_phase(
             store, clock, prefix + "concurrent-", value, concurrent_creates, concurrent_writers
         )
+        if isinstance(store, SQLiteStore) and batching_before is not None:
+            batching_after = store.write_statistics
+            transactions = batching_after.transactions - batching_before.transactions
+            operations = batching_after.operations - batching_before.operations
+            concurrent["mean_batch_size"] = round(operations / transactions, 1) if transactions else 0.0
         paced = await _paced_phase(store, clock, prefix + "paced-", value, paced_rate, paced_seconds)
     finally:
         await store.close()

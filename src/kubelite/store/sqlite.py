@@ -38,13 +38,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from kubelite.store import sqlite_schema
+from kubelite.store import sqlite_schema, sqlite_writes
 from kubelite.store.interface import (
-    KeyExistsError,
-    KeyNotFoundError,
     KeyValue,
     ListResult,
-    RevisionConflictError,
     StoreError,
     WatchEvent,
 )
@@ -53,9 +50,11 @@ from kubelite.store.watch import WatchHub, watch_stream
 
 _Result = TypeVar("_Result")
 
-OperationKind = Literal["create", "update", "delete", "compact"]
+OperationKind = sqlite_writes.KeyWriteKind | Literal["compact"]
 
 HISTORY_PAGE_SIZE = 512
+CHECKPOINT_INTERVAL_SECONDS = 0.5
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -85,6 +84,18 @@ _Outcomes = list[_Outcome]
 _STOP = object()
 
 
+@dataclass(frozen=True, slots=True)
+class WriteStatistics:
+    """How well group commit is batching: operations per committed transaction."""
+
+    transactions: int
+    operations: int
+
+    @property
+    def mean_batch_size(self) -> float:
+        return self.operations / self.transactions if self.transactions else 0.0
+
+
 class SQLiteStore:
     """A revisioned key-value store with watch in one SQLite file."""
 
@@ -104,9 +115,15 @@ class SQLiteStore:
         self._lock_file = self._acquire_process_lock()
         self._writer_connection = sqlite_schema.connect(self._path, synchronous=synchronous, read_only=False)
         self._writer_connection.executescript(sqlite_schema.SCHEMA)
+        # Checkpoints run on their own thread (below), not inside whichever commit crosses the
+        # auto-checkpoint threshold, so that no caller's write waits for a checkpoint's fsync.
+        self._writer_connection.execute("PRAGMA wal_autocheckpoint=0")
+        self._writer_connection.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
         revision, compacted = sqlite_schema.read_meta(self._writer_connection)
         # Owned by the writer thread: the revision of the last operation applied in a transaction.
         self._writer_revision = revision
+        self._transactions_committed = 0
+        self._operations_committed = 0
         self._compacted_revision = compacted
         self._hub = WatchHub(published_revision=revision)
         self._loop_reader = sqlite_schema.connect(self._path, synchronous=synchronous, read_only=True)
@@ -119,6 +136,12 @@ class SQLiteStore:
         self._queue: queue.SimpleQueue[_Operation | object] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._run_writer, name="store-writer", daemon=True)
         self._writer.start()
+        self._checkpoint_wanted = threading.Event()
+        self._checkpointer_stopping = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._run_checkpointer, name="store-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     def _acquire_process_lock(self) -> int:
         descriptor = os.open(self._path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -140,6 +163,10 @@ class SQLiteStore:
     @property
     def compacted_revision(self) -> int:
         return self._compacted_revision
+
+    @property
+    def write_statistics(self) -> WriteStatistics:
+        return WriteStatistics(self._transactions_committed, self._operations_committed)
 
     # Reads.
 
@@ -239,6 +266,9 @@ class SQLiteStore:
         self._closed = True
         self._queue.put(_STOP)
         await asyncio.to_thread(self._writer.join)
+        self._checkpointer_stopping.set()
+        self._checkpoint_wanted.set()
+        await asyncio.to_thread(self._checkpointer.join)
         # Let the final batch's publish callback (queued before the join finished) run first.
         await asyncio.sleep(0)
         self._hub.close()
@@ -247,8 +277,30 @@ class SQLiteStore:
             for connection in self._all_readers:
                 connection.close()
         self._loop_reader.close()
+        # Fold the WAL into the database so that the file is self-contained at rest.
+        self._writer_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._writer_connection.close()
         os.close(self._lock_file)
+
+    # The checkpoint thread.
+
+    def _run_checkpointer(self) -> None:
+        """Copy committed WAL frames into the database file, at most once per interval.
+
+        A PASSIVE checkpoint never blocks the writer or readers; once it has caught up, the
+        writer's next transaction restarts the WAL from its beginning, which bounds its size.
+        """
+        connection = sqlite_schema.connect(self._path, synchronous=self._synchronous, read_only=False)
+        try:
+            while not self._checkpointer_stopping.is_set():
+                self._checkpoint_wanted.wait()
+                if self._checkpointer_stopping.is_set():
+                    return
+                self._checkpoint_wanted.clear()
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._checkpointer_stopping.wait(CHECKPOINT_INTERVAL_SECONDS)
+        finally:
+            connection.close()
 
     # The writer thread.
 
@@ -288,6 +340,9 @@ class SQLiteStore:
                     "UPDATE meta SET value = ? WHERE name = 'revision'", (self._writer_revision,)
                 )
             connection.execute("COMMIT")
+            self._transactions_committed += 1
+            self._operations_committed += len(batch)
+            self._checkpoint_wanted.set()
             return outcomes
         except Exception as error:  # an I/O failure fails the whole batch: nothing was committed
             if connection.in_transaction:
@@ -297,64 +352,22 @@ class SQLiteStore:
 
     def _apply(self, connection: sqlite3.Connection, operation: _Operation) -> _Outcome:
         if operation.kind == "compact":
-            return self._apply_compact(connection, operation.expected_revision or 0)
-        key = operation.key
-        row = connection.execute(
-            "SELECT create_revision, mod_revision FROM kv_current WHERE key = ?", (key,)
-        ).fetchone()
-        revision = self._writer_revision + 1
-        if operation.kind == "create":
-            if row is not None:
-                return KeyExistsError(key)
-            connection.execute(
-                "INSERT INTO kv_history VALUES (?, ?, ?, 0, 0, ?)", (revision, key, revision, operation.value)
+            compacted = sqlite_writes.apply_compaction(
+                connection, operation.expected_revision or 0, self._writer_revision
             )
-            connection.execute("INSERT INTO kv_current VALUES (?, ?, ?)", (key, revision, revision))
-            self._writer_revision = revision
-            created = KeyValue(
-                key=key, value=operation.value, create_revision=revision, mod_revision=revision
-            )
-            return _Applied(created, WatchEvent(type="PUT", kv=created, prev=None), 0)
-        if row is None:
-            return KeyNotFoundError(key)
-        create_revision, mod_revision = row
-        if operation.expected_revision is not None and operation.expected_revision != mod_revision:
-            return RevisionConflictError(key, operation.expected_revision, mod_revision)
-        (previous_value,) = connection.execute(
-            "SELECT value FROM kv_history WHERE mod_revision = ?", (mod_revision,)
-        ).fetchone()
-        previous = KeyValue(
-            key=key, value=bytes(previous_value), create_revision=create_revision, mod_revision=mod_revision
+            return _Applied(None, None, compacted)
+        outcome = sqlite_writes.apply_key_write(
+            connection,
+            operation.kind,
+            operation.key,
+            operation.value,
+            operation.expected_revision,
+            self._writer_revision + 1,
         )
-        self._writer_revision = revision
-        if operation.kind == "update":
-            connection.execute(
-                "INSERT INTO kv_history VALUES (?, ?, ?, ?, 0, ?)",
-                (revision, key, create_revision, mod_revision, operation.value),
-            )
-            connection.execute("UPDATE kv_current SET mod_revision = ? WHERE key = ?", (revision, key))
-            updated = KeyValue(
-                key=key, value=operation.value, create_revision=create_revision, mod_revision=revision
-            )
-            return _Applied(updated, WatchEvent(type="PUT", kv=updated, prev=previous), 0)
-        connection.execute(
-            "INSERT INTO kv_history VALUES (?, ?, ?, ?, 1, NULL)",
-            (revision, key, create_revision, mod_revision),
-        )
-        connection.execute("DELETE FROM kv_current WHERE key = ?", (key,))
-        tombstone = KeyValue(
-            key=key, value=previous.value, create_revision=create_revision, mod_revision=revision
-        )
-        return _Applied(tombstone, WatchEvent(type="DELETE", kv=tombstone, prev=previous), 0)
-
-    def _apply_compact(self, connection: sqlite3.Connection, revision: int) -> _Outcome:
-        (compacted,) = connection.execute("SELECT value FROM meta WHERE name = 'compacted'").fetchone()
-        target = min(revision, self._writer_revision)
-        if target > compacted:
-            connection.execute(sqlite_schema.COMPACT, {"revision": target})
-            connection.execute("UPDATE meta SET value = ? WHERE name = 'compacted'", (target,))
-            compacted = target
-        return _Applied(None, None, int(compacted))
+        if isinstance(outcome, StoreError):
+            return outcome
+        self._writer_revision = outcome.revision
+        return _Applied(outcome.kv, outcome, 0)
 
     def _publish(self, batch: _Batch, outcomes: _Outcomes) -> None:
         """On the event loop, after COMMIT: fan out events in order, then acknowledge callers."""

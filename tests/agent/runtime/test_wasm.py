@@ -150,3 +150,16 @@ def test_invalid_module_is_a_create_error(runtime: WasmRuntime, tmp_path: Path) 
     broken.write_text("(module (func")
     result = runtime.start(ContainerSpec("broken", "app", f"file://{broken}", tmp_path / "state"))
     assert isinstance(result, StartFailure) and result.reason == "CreateContainerError"
+
+
+def test_example_app_greets_then_keeps_running(runtime: WasmRuntime, tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "wasm" / "hello.wat"
+    spec = ContainerSpec("w-example", "hello", f"file://{example}", tmp_path / "example", args=("pod",))
+    handle = runtime.start(spec)
+    assert isinstance(handle, SupervisedContainer)
+    deadline = time.monotonic() + 5
+    while "pod\n" not in handle.logs.stdout.read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert handle.logs.stdout.read_text() == "hello from kubelite wasm\npod\n"
+    assert handle.poll() is None
+    assert handle.stop(1).exit_code == 143

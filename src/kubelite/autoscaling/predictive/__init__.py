@@ -1,0 +1,1 @@
+"""Predictive autoscaling: an online seasonal forecaster and the policy that scales ahead of it."""

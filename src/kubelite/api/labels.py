@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kubelite.api.validation.names import is_qualified_name, is_valid_label_value
+from kubelite.api.names import is_qualified_name, is_valid_label_value
 
 Operator = Literal["=", "==", "!=", "in", "notin", "exists", "!", "gt", "lt"]
 _SET_OPERATORS = frozenset({"in", "notin"})

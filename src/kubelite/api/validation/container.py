@@ -10,15 +10,15 @@ from collections.abc import Iterable
 
 from kubelite.api.models.base import ResourceList
 from kubelite.api.models.container import Container, ContainerPort, Probe
-from kubelite.api.quantity import QuantityError, format_milli, parse_resource
-from kubelite.api.validation.errors import FieldError, duplicate, invalid, not_found, not_supported, required
-from kubelite.api.validation.names import (
+from kubelite.api.names import (
     is_dns1123_label,
     is_env_var_name,
     is_qualified_name,
     is_valid_port_name,
     is_valid_port_number,
 )
+from kubelite.api.quantity import QuantityError, format_milli, parse_resource
+from kubelite.api.validation.errors import FieldError, duplicate, invalid, not_found, not_supported, required
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")

@@ -15,6 +15,16 @@ import re
 from kubelite.api.models.cluster import Lease, PriorityClass
 from kubelite.api.models.core import ConfigMap, Endpoints, Event, Namespace, Secret, Service
 from kubelite.api.models.node import Node, RuntimeClass
+from kubelite.api.names import (
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_qualified_name,
+    is_valid_label_value,
+    is_valid_port_name,
+    is_valid_port_number,
+    max_len_error,
+    regex_error,
+)
 from kubelite.api.validation.container import PROTOCOLS
 from kubelite.api.validation.errors import (
     FieldError,
@@ -26,16 +36,6 @@ from kubelite.api.validation.errors import (
     too_long,
 )
 from kubelite.api.validation.meta import validate_finalizers, validate_labels
-from kubelite.api.validation.names import (
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    is_qualified_name,
-    is_valid_label_value,
-    is_valid_port_name,
-    is_valid_port_number,
-    max_len_error,
-    regex_error,
-)
 from kubelite.api.validation.pod import TAINT_EFFECTS
 
 MAX_SECRET_SIZE = 1024 * 1024

@@ -11,9 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubelite.api.models.meta import ObjectMeta
-from kubelite.api.resources import ResourceType
-from kubelite.api.validation.errors import FieldError, forbidden, invalid, required, too_long
-from kubelite.api.validation.names import (
+from kubelite.api.names import (
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
@@ -21,6 +19,8 @@ from kubelite.api.validation.names import (
     is_valid_label_value,
     mask_trailing_dash,
 )
+from kubelite.api.resources import ResourceType
+from kubelite.api.validation.errors import FieldError, forbidden, invalid, required, too_long
 
 NameRule = Callable[[str], list[str]]
 

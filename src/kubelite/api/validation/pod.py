@@ -12,10 +12,10 @@ from typing import Any
 import msgspec
 
 from kubelite.api.models.pod import VOLUME_SOURCE_FIELDS, NodeSelectorTerm, Pod, PodSpec, Toleration
+from kubelite.api.names import is_dns1123_label, is_dns1123_subdomain, is_qualified_name
 from kubelite.api.validation.container import validate_container_list, validate_resource_list
 from kubelite.api.validation.errors import FieldError, duplicate, forbidden, invalid, not_supported, required
 from kubelite.api.validation.meta import validate_labels
-from kubelite.api.validation.names import is_dns1123_label, is_dns1123_subdomain, is_qualified_name
 
 RESTART_POLICIES = ("Always", "Never", "OnFailure")
 DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")

@@ -97,7 +97,10 @@ class Store(Protocol):
 
     @property
     def compacted_revision(self) -> int:
-        """History at or below this revision is gone (0 when nothing is compacted)."""
+        """History at or below this revision is gone (0 when nothing is compacted).
+
+        As in etcd, the state *at* this revision stays readable (`list(revision=compacted)`)
+        and a watch may start after it; only older revisions raise `CompactedError`."""
         ...
 
     async def get(self, key: str) -> KeyValue | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 import msgspec
@@ -42,6 +43,8 @@ from kubelite.scheduler.records import (
 )
 
 Json = Mapping[str, Any]
+# Pods of one workload repeat the same few quantity strings; parse each once.
+_parse_resource = lru_cache(maxsize=8192)(parse_resource)
 DEFAULT_NONZERO_CPU = 100
 DEFAULT_NONZERO_MEMORY = 200 * 1024 * 1024
 
@@ -96,14 +99,14 @@ def _effective_requests(spec: Json) -> tuple[dict[str, int], int, int]:
         for name, amount in _container_requests(container).items():
             totals[name] = max(totals.get(name, 0), amount)
     for name, quantity in (spec.get("overhead") or {}).items():
-        totals[name] = totals.get(name, 0) + parse_resource(name, quantity)
+        totals[name] = totals.get(name, 0) + _parse_resource(name, quantity)
     return {k: v for k, v in totals.items() if v}, nonzero_cpu, nonzero_memory
 
 
 def _container_requests(container: Json) -> dict[str, int]:
     resources = container.get("resources") or {}
     merged = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
-    return {name: parse_resource(name, quantity) for name, quantity in merged.items()}
+    return {name: _parse_resource(name, quantity) for name, quantity in merged.items()}
 
 
 def _gpu_request(requests: dict[str, int]) -> GpuRequest | None:

@@ -24,7 +24,7 @@ import resource
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -114,7 +114,7 @@ class MemoryWriter:
     async def bind(self, pod: PodInfo, node_name: str, annotations: Mapping[str, str]) -> Status:
         self.bound_at[pod.key] = time.perf_counter()
         if self.scheduler is not None:
-            self.scheduler.on_pod("MODIFIED", replace(pod, node_name=node_name))
+            self.scheduler.on_pod("MODIFIED", pod.placed(node_name))
         return SUCCESS
 
     async def mark_unschedulable(self, pod: PodInfo, message: str, nominated_node: str) -> None:
@@ -161,7 +161,7 @@ async def run_in_process(
     rng = np.random.default_rng(seed)
     for index in range(existing_pods):
         existing = pod_info(fake_pod(index, "basic", prefix="existing"))
-        scheduler.on_pod("ADDED", replace(existing, node_name=f"node-{int(rng.integers(nodes))}"))
+        scheduler.on_pod("ADDED", existing.placed(f"node-{int(rng.integers(nodes))}"))
     objects = [fake_pod(index, workload) for index in range(pods)]
     stop = asyncio.Event()
     created_at: dict[str, float] = {}

@@ -14,7 +14,7 @@ Data flow: plugin -> `AttributeMemo.values(key, table)` -> int32 codes per row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -58,3 +58,39 @@ class AttributeMemo(Generic[K]):
             self._by_node.clear()
         self._by_node[key] = (table.attribute_version, table.size, codes)
         return codes
+
+
+Rows = slice | npt.NDArray[np.intp]
+VectorFunction = Callable[[Rows], npt.NDArray[np.int64]]
+_MAX_PATCH_ROWS = 256
+
+
+class RowCache(Generic[K]):
+    """A per-key vector over rows, patched for the rows the table changed since it was computed.
+
+    `compute(rows)` must give the vector's values for `rows` (a slice for all, or row indices).
+    Pods of one workload share a key (their requests), so after the first pod each scoring pass
+    recomputes only the row the previous pod landed on instead of every node.
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self._entries: dict[K, tuple[int, int, npt.NDArray[np.int64]]] = {}
+        self._max_entries = max_entries
+
+    def get(self, key: K, table: NodeTable, compute: VectorFunction) -> npt.NDArray[np.int64]:
+        entry = self._entries.get(key)
+        generation = table.usage_generation
+        if entry is not None and entry[1] == table.size:
+            changed: Sequence[int] | None = table.rows_changed_since(entry[0])
+            if changed is not None and len(changed) <= _MAX_PATCH_ROWS:
+                vector = entry[2]
+                if changed:
+                    rows = np.unique(np.asarray(changed, dtype=np.intp))
+                    vector[rows] = compute(rows)
+                    self._entries[key] = (generation, table.size, vector)
+                return vector
+        vector = np.array(compute(slice(None)), dtype=np.int64)
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        self._entries[key] = (generation, table.size, vector)
+        return vector

@@ -45,12 +45,22 @@ class SchedulerMetrics:
             "scheduler_pending_pods", "Pods waiting in each queue.", ["queue"], registry=self.registry
         )
 
+        self._attempt_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        self._e2e_children: dict[str, Histogram] = {}
+
     def attempt(self, result: AttemptResult, profile: str, seconds: float) -> None:
-        self.attempts.labels(result, profile).inc()
-        self.attempt_duration.labels(result, profile).observe(seconds)
+        children = self._attempt_children.get((result, profile))
+        if children is None:
+            children = (self.attempts.labels(result, profile), self.attempt_duration.labels(result, profile))
+            self._attempt_children[(result, profile)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def bound(self, profile: str, seconds: float) -> None:
-        self.e2e_duration.labels(profile).observe(seconds)
+        child = self._e2e_children.get(profile)
+        if child is None:
+            child = self._e2e_children[profile] = self.e2e_duration.labels(profile)
+        child.observe(seconds)
 
     def queue_sizes(self, sizes: Mapping[str, int]) -> None:
         for queue, size in sizes.items():

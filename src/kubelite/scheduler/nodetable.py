@@ -86,6 +86,9 @@ class NodeTable:
         self._class_ids: dict[tuple[object, ...], int] = {}
         self._class_representatives: list[NodeInfo] = []
         self.attribute_version = 0
+        # A log of the rows whose columns changed, so plugins can refresh a cached vector row by row.
+        self._changed_rows: list[int] = []
+        self._changed_base = 0
         self._domains: dict[str, tuple[dict[str, int], npt.NDArray[np.int32]]] = {}
         self._gpu_free = np.full((self._capacity, 0), NO_GPU, dtype=np.int32)
         self.gpu_chooser = gpu_chooser
@@ -259,6 +262,7 @@ class NodeTable:
         for _, column_values in self._domains.values():
             column_values[row] = -1
         self._free_rows.append(row)
+        self._mark_changed(row)
         self.attribute_version += 1
         for extension in self._extensions:
             extension.on_node_removed(row, node)
@@ -316,6 +320,25 @@ class NodeTable:
         row = self._pod_rows.get(key)
         return None if row is None else self._pods_on[row].get(key)
 
+    # -- change log ---------------------------------------------------------------------------
+    @property
+    def usage_generation(self) -> int:
+        """Moves whenever any row's columns change; pair it with `rows_changed_since`."""
+        return self._changed_base + len(self._changed_rows)
+
+    def rows_changed_since(self, generation: int) -> list[int] | None:
+        """Rows changed after `generation`, or None when that is too far back to tell (recompute all)."""
+        start = generation - self._changed_base
+        if start < 0:
+            return None
+        return self._changed_rows[start:]
+
+    def _mark_changed(self, row: int) -> None:
+        if len(self._changed_rows) >= 8192:
+            self._changed_base += 4096
+            del self._changed_rows[:4096]
+        self._changed_rows.append(row)
+
     # -- internals --------------------------------------------------------------------------
     def _book_pod(self, pod: PodInfo, row: int, *, assumed: bool) -> None:
         if pod.key in self._pod_rows:
@@ -332,6 +355,7 @@ class NodeTable:
             extension.on_pod_added(row, pod)
 
     def _apply_pod(self, pod: PodInfo, row: int, sign: int) -> None:
+        self._mark_changed(row)
         for name, amount in pod.requests.items():
             column = self.resource_column(name)
             self._requested[column][row] += sign * amount
@@ -347,6 +371,7 @@ class NodeTable:
                     self._gpu_free[row, index] -= sign * pod.gpu.milli_per_gpu
 
     def _write_node_columns(self, row: int, node: NodeInfo) -> None:
+        self._mark_changed(row)
         for name in node.allocatable:
             self.resource_column(name)
         for column, name in enumerate(self._resource_names):

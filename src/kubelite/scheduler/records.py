@@ -12,7 +12,7 @@ affinity terms), so "the same constraint" is recognised by value across pods of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 Operator = Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
@@ -180,6 +180,16 @@ class PodInfo:
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    def placed(self, node_name: str, gpu_indices: tuple[int, ...] | None = None) -> PodInfo:
+        """This pod bound to `node_name` (a cheap copy: `dataclasses.replace` costs ~30 µs a call)."""
+        copy = object.__new__(PodInfo)
+        for name in _POD_FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "node_name", node_name)
+        if gpu_indices is not None:
+            object.__setattr__(copy, "gpu_indices", gpu_indices)
+        return copy
+
     @property
     def has_pod_affinity(self) -> bool:
         return bool(
@@ -188,6 +198,9 @@ class PodInfo:
             or self.preferred_affinity
             or self.preferred_anti_affinity
         )
+
+
+_POD_FIELDS = tuple(f.name for f in fields(PodInfo))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -16,7 +16,7 @@ Protocols once, when the profile is built. Every plugin has a `name` (its Kubern
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -51,6 +51,11 @@ class FilterResult:
 
     feasible: BoolArray | None = None
     rejections: tuple[NodeRejection, ...] = ()
+    explain: Callable[[], tuple[NodeRejection, ...]] | None = None
+    """Computes `rejections` lazily, only when the pod fits nowhere (keeps the hot path short)."""
+
+    def all_rejections(self) -> tuple[NodeRejection, ...]:
+        return self.rejections or (self.explain() if self.explain is not None else ())
 
 
 ALL_FEASIBLE = FilterResult()

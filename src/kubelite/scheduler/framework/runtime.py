@@ -16,7 +16,7 @@ summed; ties between the best rows are broken with the framework's seeded RNG.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -82,7 +82,11 @@ class Framework:
         self.post_filter_plugins = [p for p in plugins if isinstance(p, PostFilterPlugin)]
         self.pre_score_plugins = [p for p in plugins if isinstance(p, PreScorePlugin)]
         weights = dict(score_weights or {})
-        self.score_plugins = [(p, weights.get(p.name, 1)) for p in plugins if isinstance(p, ScorePlugin)]
+        self.score_plugins = [
+            (p, weights.get(p.name, 1), p if isinstance(p, ScoreNormalizer) else None)
+            for p in plugins
+            if isinstance(p, ScorePlugin)
+        ]
         self.reserve_plugins = [p for p in plugins if isinstance(p, ReservePlugin)]
         self.permit_plugins = [p for p in plugins if isinstance(p, PermitPlugin)]
         self.pre_bind_plugins = [p for p in plugins if isinstance(p, PreBindPlugin)]
@@ -134,12 +138,12 @@ class Framework:
             if status.code is Code.SKIP:
                 state.skip_score.add(pre_score.name)
         total: ScoreArray = np.zeros(table.size, dtype=np.int64)
-        for plugin, weight in self.score_plugins:
+        for plugin, weight, normalizer in self.score_plugins:
             if plugin.name in state.skip_score or weight == 0:
                 continue
             scores = plugin.score(state, pod, table, feasible)
-            if isinstance(plugin, ScoreNormalizer):
-                scores = plugin.normalize_scores(state, pod, scores, feasible)
+            if normalizer is not None:
+                scores = normalizer.normalize_scores(state, pod, scores, feasible)
             total += scores * weight if weight != 1 else scores
         masked = np.where(feasible, total, np.iinfo(np.int64).min)
         best = np.flatnonzero(masked == masked.max())
@@ -179,7 +183,7 @@ class Framework:
             if not newly_rejected.any():
                 continue
             rejecting.add(plugin_name)
-            for rejection in outcome.rejections:
+            for rejection in outcome.all_rejections():
                 hit = rejection.nodes & newly_rejected
                 count = int(np.count_nonzero(hit))
                 if count:
@@ -223,7 +227,7 @@ class Framework:
         status = self.reserve(result.state, result.pod, table, result.row)
         if not status.is_success:
             return status, result.pod
-        assumed = replace(result.pod, node_name=result.node_name, gpu_indices=result.state.gpu_indices)
+        assumed = result.pod.placed(result.node_name, result.state.gpu_indices)
         table.assume_pod(assumed, result.row)
         return SUCCESS, assumed
 

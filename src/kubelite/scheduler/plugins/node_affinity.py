@@ -17,6 +17,7 @@ import numpy as np
 
 from kubelite.scheduler.framework.cycle_state import CycleState
 from kubelite.scheduler.framework.interface import (
+    ALL_FEASIBLE,
     BoolArray,
     ClusterEvent,
     FilterResult,
@@ -24,6 +25,7 @@ from kubelite.scheduler.framework.interface import (
     ScoreArray,
 )
 from kubelite.scheduler.framework.scores import normalize
+from kubelite.scheduler.framework.status import SKIP, SUCCESS, Status
 from kubelite.scheduler.memo import AttributeMemo
 from kubelite.scheduler.nodetable import NodeTable
 from kubelite.scheduler.records import NODE_NAME_FIELD, UNIQUE_NODE_LABELS, NodeInfo, PodInfo, Selector
@@ -81,10 +83,15 @@ class NodeAffinity:
             if mask is None:
                 return FilterResult()
             result = FilterResult(mask, (NodeRejection(REASON, ~mask, resolvable=False),))
+            if not result.all_rejections() or all(not r.nodes.any() for r in result.rejections):
+                result = ALL_FEASIBLE
             if len(self._results) > 1024:
                 self._results.clear()
             self._results[key] = result
         return result
+
+    def pre_score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> Status:
+        return SUCCESS if pod.preferred_node_affinity else SKIP
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
         if not pod.preferred_node_affinity:

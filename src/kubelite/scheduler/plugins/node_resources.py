@@ -34,6 +34,7 @@ from kubelite.scheduler.framework.interface import (
     ScoreArray,
 )
 from kubelite.scheduler.framework.status import SUCCESS, Status
+from kubelite.scheduler.memo import RowCache, Rows
 from kubelite.scheduler.nodetable import IntArray, NodeTable
 from kubelite.scheduler.records import CPU, MEMORY, PODS, PodInfo
 
@@ -59,12 +60,16 @@ def _pod_requests(pod: PodInfo, table: NodeTable) -> tuple[tuple[int, str, int],
     )
 
 
-def _requested_with_pod(pod: PodInfo, table: NodeTable, resource: str, nonzero: bool) -> IntArray:
+def _requested_with_pod(pod: PodInfo, table: NodeTable, resource: str, nonzero: bool, rows: Rows) -> IntArray:
     if resource == CPU and nonzero:
-        return table.nonzero_requested_cpu + pod.nonzero_cpu
+        return table.nonzero_requested_cpu[rows] + pod.nonzero_cpu
     if resource == MEMORY and nonzero:
-        return table.nonzero_requested_memory + pod.nonzero_memory
-    return table.requested(table.resource_column(resource)) + pod.requests.get(resource, 0)
+        return table.nonzero_requested_memory[rows] + pod.nonzero_memory
+    return table.requested(table.resource_column(resource))[rows] + pod.requests.get(resource, 0)
+
+
+def _score_key(pod: PodInfo) -> tuple[object, ...]:
+    return (pod.nonzero_cpu, pod.nonzero_memory, tuple(sorted(pod.requests.items())))
 
 
 class NodeResourcesFit:
@@ -80,6 +85,7 @@ class NodeResourcesFit:
         self.resources = tuple(resources)
         self._shape_x = np.array([point[0] for point in shape], dtype=np.float64)
         self._shape_y = np.array([point[1] * MAX_NODE_SCORE // 10 for point in shape], dtype=np.float64)
+        self._cache: RowCache[tuple[object, ...]] = RowCache()
 
     def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> Status:
         state.write(_REQUESTS, _pod_requests(pod, table))
@@ -89,34 +95,47 @@ class NodeResourcesFit:
         requests = state.read(_REQUESTS)
         if requests is None:
             requests = _pod_requests(pod, table)
-        feasible = table.free(table.resource_column(PODS)) >= 1
-        rejections = [NodeRejection("Too many pods", ~feasible)]
-        for column, name, amount in requests:
-            fits = table.free(column) >= amount
-            feasible &= fits
-            rejections.append(NodeRejection(f"Insufficient {name}", ~fits))
-        return FilterResult(feasible, tuple(rejections))
+        pods_free = table.free(table.resource_column(PODS))
+        feasible = pods_free >= 1
+        for column, _, amount in requests:
+            feasible &= table.free(column) >= amount
+
+        def explain() -> tuple[NodeRejection, ...]:
+            rejections = [NodeRejection("Too many pods", pods_free < 1)]
+            rejections += [
+                NodeRejection(f"Insufficient {name}", table.free(column) < amount)
+                for column, name, amount in requests
+            ]
+            return tuple(rejections)
+
+        return FilterResult(feasible, explain=explain)
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
-        total = np.zeros(table.size, dtype=np.int64)
-        weight_sum = np.zeros(table.size, dtype=np.int64)
+        return self._cache.get(_score_key(pod), table, lambda rows: self._score_rows(pod, table, rows))
+
+    def _score_rows(self, pod: PodInfo, table: NodeTable, rows: Rows) -> IntArray:
+        total: IntArray | None = None
+        weight_sum: IntArray | None = None
         for resource in self.resources:
-            allocatable = table.allocatable(table.resource_column(resource.name))
-            requested = _requested_with_pod(pod, table, resource.name, nonzero=True)
+            allocatable = table.allocatable(table.resource_column(resource.name))[rows]
+            requested = _requested_with_pod(pod, table, resource.name, True, rows)
             has = allocatable > 0
             safe_allocatable = np.where(has, allocatable, 1)
             if self.strategy == "LeastAllocated":
-                score = np.where(
-                    requested > allocatable, 0, (allocatable - requested) * MAX_NODE_SCORE // safe_allocatable
-                )
+                free = np.maximum(allocatable - requested, 0)
+                score = free * MAX_NODE_SCORE // safe_allocatable
             elif self.strategy == "MostAllocated":
                 score = np.minimum(requested, allocatable) * MAX_NODE_SCORE // safe_allocatable
             else:
                 utilisation = np.minimum(requested * 100 // safe_allocatable, 100)
                 score = np.interp(utilisation, self._shape_x, self._shape_y).astype(np.int64)
-            total += np.where(has, score * resource.weight, 0)
-            weight_sum += np.where(has, resource.weight, 0)
-        return total // np.maximum(weight_sum, 1)
+            weighted = np.where(has, score * resource.weight, 0)
+            weights = has * resource.weight
+            total = weighted if total is None else total + weighted
+            weight_sum = weights if weight_sum is None else weight_sum + weights
+        if total is None or weight_sum is None:
+            return np.zeros(table.size, dtype=np.int64)[rows]
+        return np.asarray(total // np.maximum(weight_sum, 1), dtype=np.int64)
 
     def events_to_register(self) -> frozenset[ClusterEvent]:
         return RESOURCE_EVENTS
@@ -127,16 +146,20 @@ class NodeResourcesBalancedAllocation:
 
     def __init__(self, resources: Sequence[ResourceWeight] = DEFAULT_RESOURCES) -> None:
         self.resources = tuple(resources)
+        self._cache: RowCache[tuple[object, ...]] = RowCache()
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
+        return self._cache.get(_score_key(pod), table, lambda rows: self._score_rows(pod, table, rows))
+
+    def _score_rows(self, pod: PodInfo, table: NodeTable, rows: Rows) -> IntArray:
         fractions = []
         for resource in self.resources:
-            allocatable = table.allocatable(table.resource_column(resource.name))
-            requested = _requested_with_pod(pod, table, resource.name, nonzero=False)
+            allocatable = table.allocatable(table.resource_column(resource.name))[rows]
+            requested = _requested_with_pod(pod, table, resource.name, False, rows)
             fractions.append(np.minimum(requested / np.maximum(allocatable, 1), 1.0))
         if len(fractions) == 2:
             deviation = np.abs(fractions[0] - fractions[1]) / 2
         else:
             deviation = np.std(np.vstack(fractions), axis=0)
-        scores: ScoreArray = ((1.0 - deviation) * MAX_NODE_SCORE).astype(np.int64)
+        scores: IntArray = ((1.0 - deviation) * MAX_NODE_SCORE).astype(np.int64)
         return scores

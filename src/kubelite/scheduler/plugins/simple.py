@@ -82,6 +82,8 @@ class NodeUnschedulable:
         if result is None:
             rejected = self._memo.values(pod.tolerations, table) == 1
             result = FilterResult(~rejected, (NodeRejection(self.reason, rejected, resolvable=False),))
+            if not result.all_rejections() or all(not r.nodes.any() for r in result.rejections):
+                result = ALL_FEASIBLE
             if len(self._results) > 1024:
                 self._results.clear()
             self._results[key] = result

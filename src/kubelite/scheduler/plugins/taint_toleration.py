@@ -13,6 +13,7 @@ import numpy as np
 
 from kubelite.scheduler.framework.cycle_state import CycleState
 from kubelite.scheduler.framework.interface import (
+    ALL_FEASIBLE,
     BoolArray,
     ClusterEvent,
     FilterResult,
@@ -20,6 +21,7 @@ from kubelite.scheduler.framework.interface import (
     ScoreArray,
 )
 from kubelite.scheduler.framework.scores import reverse_normalize
+from kubelite.scheduler.framework.status import SKIP, SUCCESS, Status
 from kubelite.scheduler.memo import AttributeMemo
 from kubelite.scheduler.nodetable import NodeTable
 from kubelite.scheduler.records import NodeInfo, PodInfo, Taint, Toleration
@@ -36,6 +38,7 @@ class TaintToleration:
         self._filter_memo: AttributeMemo[Tolerations] = AttributeMemo(self._first_untolerated)
         self._score_memo: AttributeMemo[Tolerations] = AttributeMemo(_untolerated_preferences)
         self._results: dict[tuple[int, int, Tolerations], FilterResult] = {}
+        self._flat: dict[tuple[int, int, Tolerations], bool] = {}
 
     def _first_untolerated(self, tolerations: Tolerations, node: NodeInfo) -> int:
         """0 when every hard taint is tolerated, else 1 + the code of the first untolerated taint."""
@@ -65,10 +68,23 @@ class TaintToleration:
                 if code != 0
             )
             result = FilterResult(codes == 0, rejections)
+            if not result.all_rejections() or all(not r.nodes.any() for r in result.rejections):
+                result = ALL_FEASIBLE
             if len(self._results) > 1024:
                 self._results.clear()
             self._results[key] = result
         return result
+
+    def pre_score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> Status:
+        """SKIP when no node has an untolerated PreferNoSchedule taint: the score would be flat."""
+        key = (table.attribute_version, table.size, pod.tolerations)
+        flat = self._flat.get(key)
+        if flat is None:
+            flat = not self._score_memo.values(pod.tolerations, table).any()
+            if len(self._flat) > 1024:
+                self._flat.clear()
+            self._flat[key] = flat
+        return SKIP if flat else SUCCESS
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
         return self._score_memo.values(pod.tolerations, table).astype(np.int64)

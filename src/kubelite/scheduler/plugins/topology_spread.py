@@ -104,6 +104,11 @@ class PodTopologySpread:
             ),
         )
 
+    def pre_score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> Status:
+        if not any(c.when_unsatisfiable == "ScheduleAnyway" for c in pod.spread_constraints):
+            return SKIP
+        return SUCCESS
+
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
         soft = tuple(c for c in pod.spread_constraints if c.when_unsatisfiable == "ScheduleAnyway")
         if not soft:

@@ -11,13 +11,22 @@ from kubelite.scheduler.gpu.policies.base import PlacementPolicy, PolicyContext
 from kubelite.scheduler.gpu.policies.best_fit import BestFit
 from kubelite.scheduler.gpu.policies.dot_product import DotProduct
 from kubelite.scheduler.gpu.policies.fgd import FragmentationGradientDescent
+from kubelite.scheduler.gpu.policies.fgd_packing import PackedFragmentationGradientDescent
 from kubelite.scheduler.gpu.policies.gpu_clustering import GpuClustering
 from kubelite.scheduler.gpu.policies.gpu_packing import GpuPacking
 from kubelite.scheduler.gpu.policies.random_fit import RandomFit
 
 POLICIES: dict[str, type[PlacementPolicy]] = {
     policy.NAME: policy
-    for policy in (RandomFit, DotProduct, GpuClustering, GpuPacking, BestFit, FragmentationGradientDescent)
+    for policy in (
+        RandomFit,
+        DotProduct,
+        GpuClustering,
+        GpuPacking,
+        BestFit,
+        FragmentationGradientDescent,
+        PackedFragmentationGradientDescent,
+    )
 }
 
 __all__ = ["POLICIES", "PlacementPolicy", "PolicyContext"]

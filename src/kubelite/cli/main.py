@@ -11,6 +11,8 @@ import typer
 from kubelite.cli.anomaly import app as anomaly_app
 from kubelite.cli.autoscale import app as autoscale_app
 from kubelite.cli.image import app as image_app
+from kubelite.cli.sim import app as sim_app
+from kubelite.cli.up import up
 
 app = typer.Typer(
     name="kubelite",
@@ -24,6 +26,8 @@ app = typer.Typer(
 app.add_typer(anomaly_app, name="anomaly")
 app.add_typer(autoscale_app, name="autoscale")
 app.add_typer(image_app, name="image")
+app.add_typer(sim_app, name="sim")
+app.command("up")(up)
 
 
 def main() -> None:

@@ -31,8 +31,9 @@ class ForecastSettings:
     """Tuning of the forecaster; the defaults are the ones documented in docs/autoscaling.md."""
 
     bucket_seconds: float = 60.0
-    level_alpha: float = 0.5
-    """Weight of the newest bucket in the level: high, so that bursts are followed quickly."""
+    level_alpha: float = 0.1
+    """Weight of the newest bucket in the level: low, because minute counts are noisy (bursts are
+    caught by the reactive floor and by the error margin)."""
     trend_beta: float = 0.1
     trend_damping: float = 0.9
     """Per-bucket damping of the trend, so that a ramp is not extrapolated for ever."""
@@ -40,9 +41,9 @@ class ForecastSettings:
     """Buckets averaged on each side when reading the day- or week-old shape (noise suppression)."""
     weekly_weight: float = 0.6
     """Share of the weekly reference in the seasonal change once a week of history exists."""
-    error_window: int = 360
+    error_window: int = 2880
     """Buckets of recent errors that size the safety margin."""
-    error_quantile: float = 0.97
+    error_quantile: float = 0.985
     minimum_errors: int = 30
     """Until this many errors are known, the margin is `initial_margin` (in square-root units)."""
     initial_margin: float = 10.0
@@ -78,6 +79,7 @@ class SeasonalForecaster:
         self._predictions: dict[int, float] = {}
         self._errors: deque[float] = deque(maxlen=self.settings.error_window)
         self._season_cache: dict[tuple[int, int], float] = {}
+        self._margin: float | None = None
 
     @staticmethod
     def _transform(value: float) -> float:
@@ -105,6 +107,7 @@ class SeasonalForecaster:
         predicted = self._predictions.pop(bucket, None)
         if predicted is not None:
             self._errors.append(observed - predicted)
+            self._margin = None
         # Predictions for buckets that never finished (gaps in the data) must not pile up.
         for stale in [key for key in self._predictions if key < bucket]:
             del self._predictions[stale]
@@ -162,9 +165,11 @@ class SeasonalForecaster:
         """The safety margin (square-root units): a high quantile of the recent forecast errors."""
         if len(self._errors) < self.settings.minimum_errors:
             return self.settings.initial_margin
-        ordered = sorted(self._errors)
-        index = min(len(ordered) - 1, int(self.settings.error_quantile * len(ordered)))
-        return max(0.0, ordered[index])
+        if self._margin is None:  # recomputed once per finished bucket, not at every sync
+            ordered = sorted(self._errors)
+            index = min(len(ordered) - 1, int(self.settings.error_quantile * len(ordered)))
+            self._margin = max(0.0, ordered[index])
+        return self._margin
 
     def forecast(self, now: float, lead_seconds: float) -> Forecast | None:
         """The load forecast for the bucket containing now + lead, or None before any data."""

@@ -10,12 +10,15 @@ from collections.abc import Callable
 
 from kubelite.observability.anomaly.context import ContextNoveltyDetector
 from kubelite.observability.anomaly.detector import Detector
-from kubelite.observability.anomaly.ensemble import EnsembleDetector
+from kubelite.observability.anomaly.ensemble import EnsembleDetector, MultiResolutionNovelty
 from kubelite.observability.anomaly.residual import ResidualDetector
+from kubelite.observability.anomaly.spatial import SpatialAnomalyOverride
 from kubelite.observability.anomaly.suppression import OnsetFilter
 
 DETECTOR_FACTORIES: dict[str, Callable[[], Detector]] = {
     EnsembleDetector.NAME: EnsembleDetector,
+    "novelty": lambda: OnsetFilter(MultiResolutionNovelty()),
+    "novelty-spatial": lambda: OnsetFilter(SpatialAnomalyOverride(MultiResolutionNovelty())),
     "context": lambda: OnsetFilter(ContextNoveltyDetector()),
     "context-raw": ContextNoveltyDetector,
     "residual": lambda: OnsetFilter(ResidualDetector()),

@@ -28,6 +28,12 @@ from kubelite.sim.openb.trace import MIB, read_nodes, read_pods
 
 app = typer.Typer(name="sim", help="Simulations on recorded traces.", no_args_is_help=True)
 
+
+@app.callback()
+def sim() -> None:
+    """Simulations on recorded traces (a group, so that more simulations can join it)."""
+
+
 FIRST_SEED = 42
 """The paper's artifact runs seeds 42..51."""
 

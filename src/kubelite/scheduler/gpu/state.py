@@ -129,7 +129,8 @@ class GpuNodeTable:
             self.gpu_free[row, gpu] += sign * demand.milli_per_gpu
         column = affinity_column(demand)
         if column >= 0:
-            self.affinity_counts[row, column] += sign
+            # `sign` is -1 when resources are taken, which is when the pod starts to count.
+            self.affinity_counts[row, column] -= sign
         over = (
             self.cpu_free[row] < 0
             or self.memory_free[row] < 0

@@ -1,0 +1,104 @@
+"""The node table: incremental columns, stable rows, extension notifications, the GPU matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kubelite.scheduler.nodetable import NodeTable
+from kubelite.scheduler.records import NodeInfo, PodInfo
+
+from .conftest import make_node, make_pod, table_of
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, str]] = []
+        self.capacity = 0
+
+    def on_resize(self, capacity: int) -> None:
+        self.capacity = capacity
+
+    def on_node_added(self, row: int, node: NodeInfo) -> None:
+        self.events.append(("node+", row, node.name))
+
+    def on_node_updated(self, row: int, old: NodeInfo, new: NodeInfo) -> None:
+        self.events.append(("node~", row, new.name))
+
+    def on_node_removed(self, row: int, node: NodeInfo) -> None:
+        self.events.append(("node-", row, node.name))
+
+    def on_pod_added(self, row: int, pod: PodInfo) -> None:
+        self.events.append(("pod+", row, pod.name))
+
+    def on_pod_removed(self, row: int, pod: PodInfo) -> None:
+        self.events.append(("pod-", row, pod.name))
+
+
+def test_extensions_hear_every_change_with_row_indices() -> None:
+    table = table_of(make_node("a"))
+    recorder = Recorder()
+    table.register(recorder)
+    table.add_node(make_node("b"))
+    table.assume_pod(make_pod("p").placed("b"), 1)
+    table.forget_pod("default/p")
+    table.add_node(make_node("b", cpu="8"))
+    table.remove_node("a")
+    table.add_node(make_node("c"))  # reuses row 0
+    assert recorder.events == [
+        ("node+", 0, "a"),
+        ("node+", 1, "b"),
+        ("pod+", 1, "p"),
+        ("pod-", 1, "p"),
+        ("node~", 1, "b"),
+        ("node-", 0, "a"),
+        ("node+", 0, "c"),
+    ]
+    assert recorder.capacity == table.capacity
+
+
+def test_columns_track_requests_incrementally() -> None:
+    table = table_of(make_node("a", cpu="4", memory="8Gi"))
+    cpu, memory, pods = (table.resource_column(name) for name in ("cpu", "memory", "pods"))
+    table.add_pod(make_pod("p", cpu="1500m", memory="1Gi", node_name="a"))
+    assert int(table.free(cpu)[0]) == 2500 and int(table.free(memory)[0]) == 7 * 2**30
+    assert int(table.requested(pods)[0]) == 1
+    table.remove_pod("default/p")
+    assert int(table.free(cpu)[0]) == 4000 and int(table.requested(pods)[0]) == 0
+
+
+def test_pod_seen_before_its_node_is_booked_when_the_node_arrives() -> None:
+    table = NodeTable()
+    table.add_pod(make_pod("early", cpu="1", node_name="late"))
+    row = table.add_node(make_node("late"))
+    assert int(table.requested(table.resource_column("cpu"))[row]) == 1000
+
+
+def test_table_grows_past_its_initial_capacity() -> None:
+    table = NodeTable(capacity=16)
+    for index in range(40):
+        table.add_node(make_node(f"n{index}", labels={"zone": f"z{index % 3}"}))
+    domains, count = table.domain_column("zone")
+    assert table.size == 40 and count == 3 and domains.tolist()[:4] == [0, 1, 2, 0]
+    assert table.class_count == 3  # hostname is unique and kept out of the class
+
+
+def test_gpu_matrix_marks_absent_gpus_and_follows_pods() -> None:
+    table = table_of(
+        make_node("two", extra={"nvidia.com/gpu": "2"}), make_node("four", extra={"nvidia.com/gpu": "4"})
+    )
+    assert table.gpu_free_milli.tolist() == [[1000, 1000, -1, -1], [1000, 1000, 1000, 1000]]
+    table.add_pod(
+        make_pod(
+            "s",
+            node_name="four",
+            extra_requests={"kubelite.io/gpu-milli": "250"},
+            annotations={"kubelite.io/gpu-indices": "3"},
+        )
+    )
+    table.add_pod(
+        make_pod("w", node_name="two", extra_requests={"nvidia.com/gpu": "1"})
+    )  # no indices: best fit
+    assert table.gpu_free_milli.tolist() == [[0, 1000, -1, -1], [1000, 1000, 1000, 750]]
+    table.remove_pod("default/s")
+    assert int(table.gpu_free_milli[1, 3]) == 1000
+    assert np.array_equal(table.free(table.resource_column("nvidia.com/gpu")), [1, 4])

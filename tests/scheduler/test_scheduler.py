@@ -1,0 +1,190 @@
+"""The scheduler loop end to end in-process: placement, failure reporting, recovery, preemption, rollback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import pytest
+
+from kubelite.clock import FakeClock
+from kubelite.scheduler.framework.status import SUCCESS, Status
+from kubelite.scheduler.profiles import Profile, build_framework
+from kubelite.scheduler.records import GPU_INDICES_ANNOTATION, PodInfo
+from kubelite.scheduler.scheduler import Scheduler
+
+from .conftest import make_node, make_pod
+
+
+class RecordingWriter:
+    def __init__(self, fail_bindings: int = 0) -> None:
+        self.scheduler: Scheduler | None = None
+        self.bound: dict[str, str] = {}
+        self.annotations: dict[str, Mapping[str, str]] = {}
+        self.failed: dict[str, tuple[str, str]] = {}
+        self.evicted: list[str] = []
+        self.fail_bindings = fail_bindings
+
+    async def bind(self, pod: PodInfo, node_name: str, annotations: Mapping[str, str]) -> Status:
+        if self.fail_bindings:
+            self.fail_bindings -= 1
+            return Status.error("conflict")
+        self.bound[pod.name] = node_name
+        self.annotations[pod.name] = dict(annotations)
+        assert self.scheduler is not None
+        self.scheduler.on_pod("MODIFIED", pod.placed(node_name))
+        return SUCCESS
+
+    async def mark_unschedulable(self, pod: PodInfo, message: str, nominated_node: str) -> None:
+        self.failed[pod.name] = (message, nominated_node)
+
+    async def evict(self, victim: PodInfo, preemptor: PodInfo) -> None:
+        self.evicted.append(victim.name)
+        assert self.scheduler is not None
+        self.scheduler.on_pod("DELETED", victim)
+
+
+def make_scheduler(writer: RecordingWriter, clock: FakeClock | None = None) -> Scheduler:
+    framework = build_framework(Profile(), writer.bind)
+    scheduler = Scheduler({framework.profile_name: framework}, writer, clock or FakeClock())
+    writer.scheduler = scheduler
+    return scheduler
+
+
+async def settle(scheduler: Scheduler) -> None:
+    while scheduler.schedule_one():
+        pass
+    await scheduler.drain_bindings()
+
+
+def test_failed_scheduling_message_is_worded_like_kubernetes() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        scheduler = make_scheduler(writer)
+        for index in range(3):
+            scheduler.on_node("ADDED", make_node(f"small-{index}", cpu="1"))
+        for index in range(2):
+            taint = [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]
+            scheduler.on_node("ADDED", make_node(f"gpu-{index}", cpu="8", taints=taint))
+        scheduler.on_pod("ADDED", make_pod("big", cpu="2"))
+        await settle(scheduler)
+        message, nominated = writer.failed["big"]
+        assert message.startswith(
+            "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}, 3 Insufficient cpu."
+        )
+        assert nominated == ""
+
+    asyncio.run(scenario())
+
+
+def test_unschedulable_pod_is_scheduled_once_a_fitting_node_appears() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        clock = FakeClock()
+        scheduler = make_scheduler(writer, clock)
+        scheduler.on_node("ADDED", make_node("small", cpu="1"))
+        scheduler.on_pod("ADDED", make_pod("big", cpu="2"))
+        await settle(scheduler)
+        assert "big" in writer.failed and scheduler.queue.sizes()["unschedulable"] == 1
+        scheduler.on_node("ADDED", make_node("large", cpu="4"))
+        clock.advance(1.0)  # the first backoff
+        await settle(scheduler)
+        assert writer.bound == {"big": "large"}
+
+    asyncio.run(scenario())
+
+
+def test_placement_honours_requests_across_many_pods() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        scheduler = make_scheduler(writer)
+        for index in range(4):
+            scheduler.on_node("ADDED", make_node(f"n{index}", cpu="2", memory="4Gi"))
+        for index in range(10):
+            scheduler.on_pod("ADDED", make_pod(f"p{index}", cpu="700m", memory="1Gi"))
+        await settle(scheduler)
+        per_node: dict[str, int] = {}
+        for node in writer.bound.values():
+            per_node[node] = per_node.get(node, 0) + 1
+        assert len(writer.bound) == 8 and max(per_node.values()) == 2  # 2 x 700m fit in 2 cpu, 3 do not
+        assert set(writer.failed) == {"p8", "p9"}
+
+    asyncio.run(scenario())
+
+
+def test_preemption_nominates_a_node_and_evicts_lower_priority_pods() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        clock = FakeClock()
+        scheduler = make_scheduler(writer, clock)
+        scheduler.on_node("ADDED", make_node("n", cpu="2"))
+        scheduler.on_pod("ADDED", make_pod("low-a", cpu="1", priority=0, node_name="n"))
+        scheduler.on_pod("ADDED", make_pod("low-b", cpu="1", priority=10, node_name="n"))
+        scheduler.on_pod("ADDED", make_pod("high", cpu="1", priority=100))
+        await settle(scheduler)
+        assert writer.failed["high"][1] == "n"
+        assert writer.evicted == ["low-a"]  # one victim is enough, and the lowest priority goes
+        clock.advance(1.0)
+        await settle(scheduler)
+        assert writer.bound == {"high": "n"}
+
+    asyncio.run(scenario())
+
+
+def test_preemption_never_policy_does_not_evict() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        scheduler = make_scheduler(writer)
+        scheduler.on_node("ADDED", make_node("n", cpu="1"))
+        scheduler.on_pod("ADDED", make_pod("low", cpu="1", priority=0, node_name="n"))
+        scheduler.on_pod("ADDED", make_pod("high", cpu="1", priority=100, preemptionPolicy="Never"))
+        await settle(scheduler)
+        assert writer.evicted == [] and writer.failed["high"][1] == ""
+
+    asyncio.run(scenario())
+
+
+def test_failed_binding_is_rolled_back_and_retried() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter(fail_bindings=1)
+        clock = FakeClock()
+        scheduler = make_scheduler(writer, clock)
+        scheduler.on_node("ADDED", make_node("n", cpu="1"))
+        scheduler.on_pod("ADDED", make_pod("p", cpu="600m"))
+        await settle(scheduler)
+        row = scheduler.table.row_of("n")
+        assert row is not None
+        assert writer.bound == {} and scheduler.table.pod_row("default/p") is None
+        assert int(scheduler.table.requested(scheduler.table.resource_column("cpu"))[row]) == 0
+        clock.advance(1.0)
+        await settle(scheduler)
+        assert writer.bound == {"p": "n"}
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("request_milli", "expected_indices"),
+    [pytest.param("300", "1", id="share-best-fit"), pytest.param(None, "0,2", id="two-whole")],
+)
+def test_gpu_indices_are_chosen_and_annotated(request_milli: str | None, expected_indices: str) -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        scheduler = make_scheduler(writer)
+        scheduler.on_node("ADDED", make_node("g", extra={"nvidia.com/gpu": "3"}))
+        # GPU 1 is already 600 milli used by a bound sharing pod.
+        scheduler.on_pod(
+            "ADDED",
+            make_pod(
+                "sharer",
+                node_name="g",
+                extra_requests={"kubelite.io/gpu-milli": "600"},
+                annotations={GPU_INDICES_ANNOTATION: "1"},
+            ),
+        )
+        extra = {"kubelite.io/gpu-milli": request_milli} if request_milli else {"nvidia.com/gpu": "2"}
+        scheduler.on_pod("ADDED", make_pod("p", extra_requests=extra))
+        await settle(scheduler)
+        assert writer.annotations["p"][GPU_INDICES_ANNOTATION] == expected_indices
+
+    asyncio.run(scenario())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from kubelite.cli.anomaly import app as anomaly_app
+from kubelite.cli.anomaly_detector import anomaly_detector
 from kubelite.cli.autoscale import app as autoscale_app
 from kubelite.cli.image import app as image_app
 from kubelite.cli.sim import app as sim_app
@@ -24,6 +25,7 @@ app = typer.Typer(
 
 # Sub-command registration: one line each, in alphabetical order.
 app.add_typer(anomaly_app, name="anomaly")
+app.command("anomaly-detector")(anomaly_detector)
 app.add_typer(autoscale_app, name="autoscale")
 app.add_typer(image_app, name="image")
 app.add_typer(sim_app, name="sim")

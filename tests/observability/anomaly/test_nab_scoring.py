@@ -64,8 +64,15 @@ def test_scaled_sigmoid(position: float, expected: float) -> None:
         ({400: 1.0, 900: 1.0}, 1.0 - 0.11),
     ],
     ids=[
-        "null", "earliest", "only-first-counts", "last-row", "mid-window", "fp-before-window",
-        "probation-ignored", "fp-just-after", "fp-far-after",
+        "null",
+        "earliest",
+        "only-first-counts",
+        "last-row",
+        "mid-window",
+        "fp-before-window",
+        "probation-ignored",
+        "fp-just-after",
+        "fp-far-after",
     ],
 )
 def test_single_file_scores(detections: dict[int, float], expected_raw: float) -> None:

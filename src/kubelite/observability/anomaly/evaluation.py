@@ -61,9 +61,7 @@ class CorpusReport:
     categories: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def score_runs(
-    detector_name: str, corpus: Sequence[LabelledFile], runs: Sequence[FileRun]
-) -> CorpusReport:
+def score_runs(detector_name: str, corpus: Sequence[LabelledFile], runs: Sequence[FileRun]) -> CorpusReport:
     """Score the runs of one detector over a corpus (runs in the same order as the corpus)."""
     scored: list[ScoredRows] = [
         score_file_rows(run.scores, labelled.windows) for labelled, run in zip(corpus, runs, strict=True)
@@ -79,8 +77,7 @@ def score_runs(
             # in the pooled score through their false positives.
             continue
         categories[category] = {
-            name: score_at_threshold(members, PROFILES[name], profiles[name].threshold)
-            for name in profiles
+            name: score_at_threshold(members, PROFILES[name], profiles[name].threshold) for name in profiles
         }
     points = sum(len(run.scores) for run in runs)
     seconds = sum(run.seconds for run in runs)

@@ -79,9 +79,7 @@ class ScoredRows:
     window_count: int
 
 
-def score_file_rows(
-    anomaly_scores: Sequence[float], windows: Sequence[tuple[int, int]]
-) -> ScoredRows:
+def score_file_rows(anomaly_scores: Sequence[float], windows: Sequence[tuple[int, int]]) -> ScoredRows:
     """Assign every non-probation row its sweep score and window, given windows as row ranges.
 
     `windows` are inclusive (first_row, last_row) pairs in time order, as NAB's label timestamps
@@ -141,9 +139,9 @@ class CorpusScore:
     false_positive_rows: int
 
 
-def _pool(files: Sequence[ScoredRows]) -> tuple[
-    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], int
-]:
+def _pool(
+    files: Sequence[ScoredRows],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], int]:
     scores, sweeps, windows = [], [], []
     window_offset = 0
     for scored in files:

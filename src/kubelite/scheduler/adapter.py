@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, cast
 
 import msgspec
 
+from kubelite.api.labels import Operator, Requirement, Selector, SelectorError, selector_from_object
+from kubelite.api.models.pod import PodSpec
+from kubelite.api.pod_resources import container_requests, pod_requests
 from kubelite.api.quantity import parse_resource
 from kubelite.scheduler.records import (
     CPU,
@@ -31,10 +33,7 @@ from kubelite.scheduler.records import (
     GpuRequest,
     InclusionPolicy,
     NodeInfo,
-    Operator,
     PodInfo,
-    Requirement,
-    Selector,
     SpreadConstraint,
     Taint,
     TaintEffect,
@@ -43,8 +42,7 @@ from kubelite.scheduler.records import (
 )
 
 Json = Mapping[str, Any]
-# Pods of one workload repeat the same few quantity strings; parse each once.
-_parse_resource = lru_cache(maxsize=8192)(parse_resource)
+
 DEFAULT_NONZERO_CPU = 100
 DEFAULT_NONZERO_MEMORY = 200 * 1024 * 1024
 
@@ -63,50 +61,46 @@ def parse_timestamp(text: str | None) -> float:
 
 
 def label_selector(raw: Json | None) -> Selector:
-    """A metav1.LabelSelector: nil matches nothing, empty matches everything."""
-    if raw is None:
+    """A metav1.LabelSelector: nil matches nothing, empty matches everything (the API validated it)."""
+    try:
+        return selector_from_object(raw)
+    except SelectorError:
         return MATCH_NOTHING
-    requirements = [
-        Requirement(key, "In", (str(value),)) for key, value in (raw.get("matchLabels") or {}).items()
-    ]
-    for expression in raw.get("matchExpressions") or ():
-        requirements.append(_requirement(expression))
-    return Selector(tuple(requirements))
 
 
-def _requirement(raw: Json) -> Requirement:
-    return Requirement(str(raw["key"]), cast(Operator, raw["operator"]), tuple(raw.get("values") or ()))
+_NODE_OPERATORS: dict[str, Operator] = {
+    "In": "in",
+    "NotIn": "notin",
+    "Exists": "exists",
+    "DoesNotExist": "!",
+    "Gt": "gt",
+    "Lt": "lt",
+}
+
+
+def _node_requirement(raw: Json) -> Requirement:
+    operator = _NODE_OPERATORS.get(str(raw.get("operator")), "in")
+    return Requirement(str(raw.get("key", "")), operator, tuple(str(v) for v in raw.get("values") or ()))
 
 
 def node_selector_term(raw: Json) -> Selector:
     """A NodeSelectorTerm; matchFields (only metadata.name exists) read the pseudo-label of that name."""
-    requirements = [_requirement(e) for e in raw.get("matchExpressions") or ()]
-    requirements += [_requirement(e) for e in raw.get("matchFields") or ()]
+    requirements = [_node_requirement(e) for e in raw.get("matchExpressions") or ()]
+    requirements += [_node_requirement(e) for e in raw.get("matchFields") or ()]
     # An empty term matches no node in Kubernetes ("a null or empty term matches no objects").
     return Selector(tuple(requirements)) if requirements else MATCH_NOTHING
 
 
 def _effective_requests(spec: Json) -> tuple[dict[str, int], int, int]:
-    totals: dict[str, int] = {}
+    """(requests by `kubelite.api.pod_resources.pod_requests`, non-zero cpu, non-zero memory)."""
+    typed = msgspec.convert(spec, PodSpec)
+    totals = {name: amount for name, amount in pod_requests(typed).items() if amount}
     nonzero_cpu = nonzero_memory = 0
-    for container in spec.get("containers") or ():
-        requests = _container_requests(container)
-        for name, amount in requests.items():
-            totals[name] = totals.get(name, 0) + amount
+    for container in typed.containers:
+        requests = container_requests(container)
         nonzero_cpu += requests.get(CPU) or DEFAULT_NONZERO_CPU
         nonzero_memory += requests.get(MEMORY) or DEFAULT_NONZERO_MEMORY
-    for container in spec.get("initContainers") or ():
-        for name, amount in _container_requests(container).items():
-            totals[name] = max(totals.get(name, 0), amount)
-    for name, quantity in (spec.get("overhead") or {}).items():
-        totals[name] = totals.get(name, 0) + _parse_resource(name, quantity)
-    return {k: v for k, v in totals.items() if v}, nonzero_cpu, nonzero_memory
-
-
-def _container_requests(container: Json) -> dict[str, int]:
-    resources = container.get("resources") or {}
-    merged = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
-    return {name: _parse_resource(name, quantity) for name, quantity in merged.items()}
+    return totals, nonzero_cpu, nonzero_memory
 
 
 def _gpu_request(requests: dict[str, int]) -> GpuRequest | None:
@@ -142,9 +136,9 @@ def _weighted_terms(raw: list[Json] | None, namespace: str) -> tuple[tuple[int, 
 def _spread_constraint(raw: Json, labels: Mapping[str, str]) -> SpreadConstraint:
     selector = label_selector(raw.get("labelSelector"))
     extra = tuple(
-        Requirement(key, "In", (labels[key],)) for key in raw.get("matchLabelKeys") or () if key in labels
+        Requirement(key, "in", (labels[key],)) for key in raw.get("matchLabelKeys") or () if key in labels
     )
-    if extra and not selector.match_nothing:
+    if extra and not selector.matches_nothing:
         selector = Selector(selector.requirements + extra)
     return SpreadConstraint(
         max_skew=int(raw.get("maxSkew", 1)),
@@ -202,7 +196,7 @@ def pod_info(obj: object, priority_classes: Mapping[str, int] | None = None) -> 
             for t in spec.get("tolerations") or ()
         ),
         node_selector=Selector(
-            tuple(Requirement(str(k), "In", (str(v),)) for k, v in (spec.get("nodeSelector") or {}).items())
+            tuple(Requirement(str(k), "=", (str(v),)) for k, v in (spec.get("nodeSelector") or {}).items())
         ),
         required_node_affinity=None
         if required is None

@@ -16,8 +16,13 @@ from typing import Literal
 
 import numpy as np
 
+from kubelite.api.labels import Selector
 from kubelite.scheduler.nodetable import IntArray, NodeTable
-from kubelite.scheduler.records import AffinityTerm, NodeInfo, PodInfo, Selector
+from kubelite.scheduler.records import (
+    AffinityTerm,
+    NodeInfo,
+    PodInfo,
+)
 
 TermKind = Literal[
     "required_affinity", "required_anti_affinity", "preferred_affinity", "preferred_anti_affinity"

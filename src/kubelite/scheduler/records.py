@@ -7,6 +7,8 @@ these records, so the per-pod path never parses strings or walks nested dicts.
 
 Records are frozen and hashable where a plugin uses them as memo keys (tolerations, selectors,
 affinity terms), so "the same constraint" is recognised by value across pods of one workload.
+Label selectors are `kubelite.api.labels.Selector` (one implementation for the whole project);
+node selector terms reuse it, with `metadata.name` as a pseudo-label for matchFields.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-Operator = Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
+from kubelite.api.labels import EVERYTHING, NOTHING, Selector
+
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 WhenUnsatisfiable = Literal["DoNotSchedule", "ScheduleAnyway"]
 InclusionPolicy = Literal["Honor", "Ignore"]
@@ -35,52 +38,11 @@ NODE_NAME_FIELD = "metadata.name"
 UNIQUE_NODE_LABELS = frozenset({HOSTNAME_LABEL})
 
 
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """One label (or node field) requirement: `key operator values`."""
-
-    key: str
-    operator: Operator
-    values: tuple[str, ...] = ()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        value = labels.get(self.key)
-        operator = self.operator
-        if operator == "In":
-            return value is not None and value in self.values
-        if operator == "NotIn":
-            return value is None or value not in self.values
-        if operator == "Exists":
-            return value is not None
-        if operator == "DoesNotExist":
-            return value is None
-        if value is None or not self.values:
-            return False
-        try:
-            number, bound = int(value), int(self.values[0])
-        except ValueError:
-            return False
-        return number > bound if operator == "Gt" else number < bound
+MATCH_NOTHING = NOTHING
 
 
-@dataclass(frozen=True, slots=True)
-class Selector:
-    """A conjunction of requirements. Empty matches everything; `match_nothing` is a nil selector."""
-
-    requirements: tuple[Requirement, ...] = ()
-    match_nothing: bool = False
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if self.match_nothing:
-            return False
-        return all(requirement.matches(labels) for requirement in self.requirements)
-
-    @property
-    def keys(self) -> frozenset[str]:
-        return frozenset(requirement.key for requirement in self.requirements)
-
-
-MATCH_NOTHING = Selector(match_nothing=True)
+def selector_keys(selector: Selector) -> frozenset[str]:
+    return frozenset(requirement.key for requirement in selector.requirements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +127,7 @@ class PodInfo:
     gpu: GpuRequest | None = None
     gpu_indices: tuple[int, ...] = ()
     tolerations: tuple[Toleration, ...] = ()
-    node_selector: Selector = Selector()
+    node_selector: Selector = EVERYTHING
     required_node_affinity: tuple[Selector, ...] | None = None  # OR of terms; None = no constraint
     preferred_node_affinity: tuple[tuple[int, Selector], ...] = ()
     spread_constraints: tuple[SpreadConstraint, ...] = ()

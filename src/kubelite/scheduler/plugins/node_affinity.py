@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kubelite.api.labels import Selector
 from kubelite.scheduler.framework.cycle_state import CycleState
 from kubelite.scheduler.framework.interface import (
     ALL_FEASIBLE,
@@ -28,7 +29,13 @@ from kubelite.scheduler.framework.scores import normalize
 from kubelite.scheduler.framework.status import SKIP, SUCCESS, Status
 from kubelite.scheduler.memo import AttributeMemo
 from kubelite.scheduler.nodetable import NodeTable
-from kubelite.scheduler.records import NODE_NAME_FIELD, UNIQUE_NODE_LABELS, NodeInfo, PodInfo, Selector
+from kubelite.scheduler.records import (
+    NODE_NAME_FIELD,
+    UNIQUE_NODE_LABELS,
+    NodeInfo,
+    PodInfo,
+    selector_keys,
+)
 
 RequiredKey = tuple[Selector, tuple[Selector, ...] | None]
 PreferredKey = tuple[tuple[int, Selector], ...]
@@ -52,7 +59,7 @@ def _preferred_weight(key: PreferredKey, node: NodeInfo) -> int:
 
 
 def _node_specific(selectors: list[Selector]) -> bool:
-    return any(selector.keys & _NODE_SPECIFIC_KEYS for selector in selectors)
+    return any(selector_keys(selector) & _NODE_SPECIFIC_KEYS for selector in selectors)
 
 
 _required_memo: AttributeMemo[RequiredKey] = AttributeMemo(_matches_required)

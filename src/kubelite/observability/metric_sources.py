@@ -14,7 +14,6 @@ Both sources turn what they read into `MetricSample`s keyed by object and metric
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -129,8 +128,3 @@ async def scrape_prometheus(http: httpx.AsyncClient, url: str, now: float) -> li
     response = await http.get(url)
     response.raise_for_status()
     return prometheus_samples(response.text, now)
-
-
-def merge(batches: Iterable[list[MetricSample]]) -> list[MetricSample]:
-    """All samples of several sources, in a stable order."""
-    return [sample for batch in batches for sample in batch]

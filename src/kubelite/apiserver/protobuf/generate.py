@@ -2,7 +2,10 @@
 
 Usage (offline, when Kubernetes' API types change):
 
-    python -m kubelite.apiserver.protobuf.generate KUBECTL_BINARY > schema_tables.py
+    python -m kubelite.apiserver.protobuf.generate KUBECTL_BINARY VERSION OUTPUT_PY
+
+(writing OUTPUT_PY itself, whole, at the end: importing this package imports the current tables,
+so a shell redirection that truncates them first would break the run).
 
 Data flow: the Kubernetes client binary holds the compiled `generated.proto` files of k8s.io/api
 and k8s.io/apimachinery (field numbers, types, gogoproto pointer options) and the Go struct tags
@@ -132,13 +135,15 @@ def render_module(tables: dict[str, tuple[FieldRow, ...]], version: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (2, 3):
-        print(f"usage: python -m {__spec__.name} KUBECTL_BINARY [VERSION]", file=sys.stderr)
+    if len(argv) != 4:
+        print(f"usage: python -m {__spec__.name} KUBECTL_BINARY VERSION OUTPUT_PY", file=sys.stderr)
         return 2
-    tables, warnings = build_tables(Path(argv[1]).read_bytes())
+    binary, version, output = argv[1:]
+    tables, warnings = build_tables(Path(binary).read_bytes())
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    sys.stdout.write(render_module(tables, argv[2] if len(argv) == 3 else "(version not recorded)"))
+    Path(output).write_text(render_module(tables, version))
+    print(f"{len(tables)} messages, {sum(map(len, tables.values()))} fields -> {output}", file=sys.stderr)
     return 0
 
 

@@ -66,6 +66,7 @@ SERVED_KINDS: Final[dict[tuple[str, str], str]] = {
     ("v1", "Binding"): "k8s.io.api.core.v1.Binding",
     ("apps/v1", "Deployment"): "k8s.io.api.apps.v1.Deployment",
     ("apps/v1", "ReplicaSet"): "k8s.io.api.apps.v1.ReplicaSet",
+    ("apps/v1", "ControllerRevision"): "k8s.io.api.apps.v1.ControllerRevision",
     ("autoscaling/v1", "Scale"): "k8s.io.api.autoscaling.v1.Scale",
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler",

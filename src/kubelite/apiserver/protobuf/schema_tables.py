@@ -4,7 +4,7 @@
 Derived by `python -m kubelite.apiserver.protobuf.generate` from the Kubernetes API definitions:
 the `generated.proto` files of k8s.io/api and k8s.io/apimachinery (github.com/kubernetes/api,
 github.com/kubernetes/apimachinery; Apache License 2.0, Copyright The Kubernetes Authors) as
-compiled into kubectl v1.32, joined with the JSON tags of the same Go types. Each row is a
+compiled into kubectl v1.33, joined with the JSON tags of the same Go types. Each row is a
 `schema.FieldRow`: (number, JSON name, cardinality, map key type, value type, presence).
 """
 
@@ -15,6 +15,11 @@ from typing import Final
 from .schema import FieldRow
 
 MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
+    'k8s.io.api.apps.v1.ControllerRevision': (
+        (1, 'metadata', 'single', '', 'k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', 'always'),
+        (2, 'data', 'single', '', 'k8s.io.apimachinery.pkg.runtime.RawExtension', 'always'),
+        (3, 'revision', 'single', '', 'int64', 'always'),
+    ),
     'k8s.io.api.apps.v1.Deployment': (
         (1, 'metadata', 'single', '', 'k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', 'always'),
         (2, 'spec', 'single', '', 'k8s.io.api.apps.v1.DeploymentSpec', 'always'),
@@ -45,6 +50,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
         (7, 'readyReplicas', 'single', '', 'int32', 'omitempty'),
         (4, 'availableReplicas', 'single', '', 'int32', 'omitempty'),
         (5, 'unavailableReplicas', 'single', '', 'int32', 'omitempty'),
+        (9, 'terminatingReplicas', 'single', '', 'int32', 'pointer'),
         (6, 'conditions', 'repeated', '', 'k8s.io.api.apps.v1.DeploymentCondition', 'omitempty'),
         (8, 'collisionCount', 'single', '', 'int32', 'pointer'),
     ),
@@ -75,6 +81,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
         (2, 'fullyLabeledReplicas', 'single', '', 'int32', 'omitempty'),
         (4, 'readyReplicas', 'single', '', 'int32', 'omitempty'),
         (5, 'availableReplicas', 'single', '', 'int32', 'omitempty'),
+        (7, 'terminatingReplicas', 'single', '', 'int32', 'pointer'),
         (3, 'observedGeneration', 'single', '', 'int64', 'omitempty'),
         (6, 'conditions', 'repeated', '', 'k8s.io.api.apps.v1.ReplicaSetCondition', 'omitempty'),
     ),
@@ -207,6 +214,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
         (3, 'stabilizationWindowSeconds', 'single', '', 'int32', 'pointer'),
         (1, 'selectPolicy', 'single', '', 'string', 'pointer'),
         (2, 'policies', 'repeated', '', 'k8s.io.api.autoscaling.v2.HPAScalingPolicy', 'omitempty'),
+        (4, 'tolerance', 'single', '', 'k8s.io.apimachinery.pkg.api.resource.Quantity', 'pointer'),
     ),
     'k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler': (
         (1, 'metadata', 'single', '', 'k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', 'always'),
@@ -517,6 +525,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
         (12, 'volumeMounts', 'repeated', '', 'k8s.io.api.core.v1.VolumeMountStatus', 'omitempty'),
         (13, 'user', 'single', '', 'k8s.io.api.core.v1.ContainerUser', 'pointer'),
         (14, 'allocatedResourcesStatus', 'repeated', '', 'k8s.io.api.core.v1.ResourceStatus', 'omitempty'),
+        (15, 'stopSignal', 'single', '', 'string', 'pointer'),
     ),
     'k8s.io.api.core.v1.ContainerUser': (
         (1, 'linux', 'single', '', 'k8s.io.api.core.v1.LinuxContainerUser', 'pointer'),
@@ -724,6 +733,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
     'k8s.io.api.core.v1.Lifecycle': (
         (1, 'postStart', 'single', '', 'k8s.io.api.core.v1.LifecycleHandler', 'pointer'),
         (2, 'preStop', 'single', '', 'k8s.io.api.core.v1.LifecycleHandler', 'pointer'),
+        (3, 'stopSignal', 'single', '', 'string', 'pointer'),
     ),
     'k8s.io.api.core.v1.LifecycleHandler': (
         (1, 'exec', 'single', '', 'k8s.io.api.core.v1.ExecAction', 'pointer'),
@@ -852,6 +862,9 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
         (12, 'runtimeHandlers', 'repeated', '', 'k8s.io.api.core.v1.NodeRuntimeHandler', 'omitempty'),
         (13, 'features', 'single', '', 'k8s.io.api.core.v1.NodeFeatures', 'pointer'),
     ),
+    'k8s.io.api.core.v1.NodeSwapStatus': (
+        (1, 'capacity', 'single', '', 'int64', 'pointer'),
+    ),
     'k8s.io.api.core.v1.NodeSystemInfo': (
         (1, 'machineID', 'single', '', 'string', 'always'),
         (2, 'systemUUID', 'single', '', 'string', 'always'),
@@ -863,6 +876,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
         (8, 'kubeProxyVersion', 'single', '', 'string', 'always'),
         (9, 'operatingSystem', 'single', '', 'string', 'always'),
         (10, 'architecture', 'single', '', 'string', 'always'),
+        (11, 'swap', 'single', '', 'k8s.io.api.core.v1.NodeSwapStatus', 'pointer'),
     ),
     'k8s.io.api.core.v1.ObjectFieldSelector': (
         (1, 'apiVersion', 'single', '', 'string', 'omitempty'),
@@ -923,6 +937,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
     ),
     'k8s.io.api.core.v1.PodCondition': (
         (1, 'type', 'single', '', 'string', 'omitempty'),
+        (7, 'observedGeneration', 'single', '', 'int64', 'omitempty'),
         (2, 'status', 'single', '', 'string', 'omitempty'),
         (3, 'lastProbeTime', 'single', '', 'k8s.io.apimachinery.pkg.apis.meta.v1.Time', 'always'),
         (4, 'lastTransitionTime', 'single', '', 'k8s.io.apimachinery.pkg.apis.meta.v1.Time', 'always'),
@@ -1017,6 +1032,7 @@ MESSAGES: Final[dict[str, tuple[FieldRow, ...]]] = {
         (40, 'resources', 'single', '', 'k8s.io.api.core.v1.ResourceRequirements', 'pointer'),
     ),
     'k8s.io.api.core.v1.PodStatus': (
+        (17, 'observedGeneration', 'single', '', 'int64', 'omitempty'),
         (1, 'phase', 'single', '', 'string', 'omitempty'),
         (2, 'conditions', 'repeated', '', 'k8s.io.api.core.v1.PodCondition', 'omitempty'),
         (3, 'message', 'single', '', 'string', 'omitempty'),

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import msgspec
 
-from kubelite.api.labels import Operator, Requirement, Selector, SelectorError, selector_from_object
+from kubelite.api.labels import Requirement, Selector, SelectorError, selector_from_object
 from kubelite.api.models.pod import PodSpec
 from kubelite.api.pod_resources import container_requests, pod_requests
 from kubelite.api.quantity import parse_resource
@@ -39,6 +39,7 @@ from kubelite.scheduler.records import (
     TaintEffect,
     Toleration,
     WhenUnsatisfiable,
+    node_requirement,
 )
 
 Json = Mapping[str, Any]
@@ -68,19 +69,9 @@ def label_selector(raw: Json | None) -> Selector:
         return MATCH_NOTHING
 
 
-_NODE_OPERATORS: dict[str, Operator] = {
-    "In": "in",
-    "NotIn": "notin",
-    "Exists": "exists",
-    "DoesNotExist": "!",
-    "Gt": "gt",
-    "Lt": "lt",
-}
-
-
 def _node_requirement(raw: Json) -> Requirement:
-    operator = _NODE_OPERATORS.get(str(raw.get("operator")), "in")
-    return Requirement(str(raw.get("key", "")), operator, tuple(str(v) for v in raw.get("values") or ()))
+    operator = str(raw.get("operator") or "In")
+    return node_requirement(str(raw.get("key", "")), operator, tuple(str(v) for v in raw.get("values") or ()))
 
 
 def node_selector_term(raw: Json) -> Selector:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Literal, cast
 
 from kubelite.api.labels import EVERYTHING, NOTHING, Selector
+from kubelite.api.labels import Operator as LabelOperator
+from kubelite.api.labels import Requirement as LabelRequirement
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 WhenUnsatisfiable = Literal["DoNotSchedule", "ScheduleAnyway"]
@@ -39,6 +41,27 @@ UNIQUE_NODE_LABELS = frozenset({HOSTNAME_LABEL})
 
 
 MATCH_NOTHING = NOTHING
+__all__ = ["MATCH_NOTHING", "Requirement", "Selector"]
+
+NODE_SELECTOR_OPERATORS: dict[str, LabelOperator] = {
+    "In": "in",
+    "NotIn": "notin",
+    "Exists": "exists",
+    "DoesNotExist": "!",
+    "Gt": "gt",
+    "Lt": "lt",
+}
+
+
+def node_requirement(key: str, operator: str, values: tuple[str, ...] = ()) -> LabelRequirement:
+    """A label requirement from Kubernetes' NodeSelectorOperator spelling (`In`, `NotIn`, `Exists`,
+    `DoesNotExist`, `Gt`, `Lt`) or the label-selector one (`in`, `=`, ...)."""
+    label_operator = NODE_SELECTOR_OPERATORS.get(operator) or cast(LabelOperator, operator)
+    return LabelRequirement(key, label_operator, values)
+
+
+Requirement = node_requirement
+"""Kept for callers that build node requirements with the NodeSelectorOperator spelling."""
 
 
 def selector_keys(selector: Selector) -> frozenset[str]:

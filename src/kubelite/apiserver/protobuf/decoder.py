@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, Final
 
 from . import special
@@ -44,6 +45,7 @@ from .wire import (
 
 MAGIC: Final = b"k8s\x00"
 _MAX_EMBEDDED_DEPTH: Final = 8
+_EMBEDDED_DEPTH: Final = ContextVar("protobuf_embedded_depth", default=0)
 _UNPACK_FLOAT: Final = struct.Struct("<f").unpack
 _UNPACK_DOUBLE: Final = struct.Struct("<d").unpack
 
@@ -301,9 +303,7 @@ def _compile(tables: dict[str, tuple[FieldRow, ...]]) -> dict[str, _Message]:
 _COMPILED: Final = _compile(MESSAGES)
 
 
-def _decode_envelope(body: bytes, depth: int) -> dict[str, Any]:
-    if depth > _MAX_EMBEDDED_DEPTH:
-        raise ProtobufError(f"objects embedded more than {_MAX_EMBEDDED_DEPTH} deep")
+def _decode_envelope(body: bytes) -> dict[str, Any]:
     if not body.startswith(MAGIC):
         raise ProtobufError("not a Kubernetes protobuf object: the body lacks the k8s\\x00 magic prefix")
     api_version, kind, content_encoding = "", "", ""
@@ -335,7 +335,15 @@ def _decode_envelope(body: bytes, depth: int) -> dict[str, Any]:
 
 
 def _decode_embedded_object(body: bytes) -> dict[str, Any]:
-    return _decode_envelope(body, depth=2)
+    """A RawExtension's protobuf object; the depth bound keeps nesting from exhausting the stack."""
+    depth = _EMBEDDED_DEPTH.get() + 1
+    if depth > _MAX_EMBEDDED_DEPTH:
+        raise ProtobufError(f"objects embedded more than {_MAX_EMBEDDED_DEPTH} deep")
+    token = _EMBEDDED_DEPTH.set(depth)
+    try:
+        return _decode_envelope(body)
+    finally:
+        _EMBEDDED_DEPTH.reset(token)
 
 
 def decode_protobuf_object(body: bytes) -> dict[str, Any]:
@@ -344,7 +352,7 @@ def decode_protobuf_object(body: bytes) -> dict[str, Any]:
     Raises `ProtobufError` (a ValueError) for a malformed body or a kind kubelite does not serve.
     """
     try:
-        return _decode_envelope(body, depth=1)
+        return _decode_envelope(body)
     except UnicodeDecodeError:
         raise ProtobufError("the protobuf envelope's type names are not valid UTF-8") from None
     except RecursionError:

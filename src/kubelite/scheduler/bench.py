@@ -47,6 +47,8 @@ def fake_node(index: int, workload: Workload) -> dict[str, Any]:
         labels["dedicated"] = "batch"
         spec["taints"] = [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]
     return {
+        "apiVersion": "v1",
+        "kind": "Node",
         "metadata": {"name": f"node-{index}", "labels": labels},
         "spec": spec,
         "status": {"allocatable": {"cpu": "4", "memory": "32Gi", "pods": "110"}},
@@ -57,7 +59,9 @@ def fake_pod(index: int, workload: Workload, prefix: str = "pod") -> dict[str, A
     kind = workload if workload != "mixed" else ("basic", "spread", "affinity", "dedicated")[index % 4]
     labels = {"app": "bench"}
     spec: dict[str, Any] = {
-        "containers": [{"name": "c", "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]
+        "containers": [
+            {"name": "c", "image": "bench", "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}
+        ]
     }
     if kind == "spread":
         labels["color"] = "blue"
@@ -144,7 +148,7 @@ class BenchResult:
         return asdict(self)
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
@@ -191,5 +195,5 @@ async def run_in_process(
         pods_per_second=round(len(writer.bound_at) / seconds, 1) if seconds > 0 else 0.0,
         p50_latency_ms=round(float(np.percentile(latencies, 50)), 2) if latencies.size else 0.0,
         p99_latency_ms=round(float(np.percentile(latencies, 99)), 2) if latencies.size else 0.0,
-        peak_rss_mb=round(_peak_rss_mb(), 1),
+        peak_rss_mb=round(peak_rss_mb(), 1),
     )

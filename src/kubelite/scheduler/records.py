@@ -205,6 +205,15 @@ class NodeInfo:
         shared = tuple(sorted((k, v) for k, v in self.labels.items() if k not in UNIQUE_NODE_LABELS))
         return (shared, self.taints, self.unschedulable)
 
+    def same_for_scheduling(self, other: NodeInfo) -> bool:
+        """True when nothing the scheduler reads differs (a heartbeat that changes only status times)."""
+        return (
+            self.labels == other.labels
+            and self.taints == other.taints
+            and self.unschedulable == other.unschedulable
+            and self.allocatable == other.allocatable
+        )
+
     def field_labels(self) -> dict[str, str]:
         """Labels plus the `metadata.name` field, for node selector terms that use matchFields."""
         return {**self.labels, NODE_NAME_FIELD: self.name}

@@ -84,9 +84,11 @@ class Scheduler:
             self.table.remove_node(node.name)
             self.queue.on_cluster_event("NodeDelete")
         else:
-            existed = self.table.row_of(node.name) is not None
+            row = self.table.row_of(node.name)
+            if row is not None and self.table.node_at(row).same_for_scheduling(node):
+                return  # a heartbeat: nothing that could make a pod fit has changed
             self.table.add_node(node)
-            self._notify("NodeUpdate" if existed else "NodeAdd")
+            self._notify("NodeUpdate" if row is not None else "NodeAdd")
 
     def on_pod(self, kind: EventKind, pod: PodInfo) -> None:
         if kind == "DELETED" or pod.terminating:

@@ -40,7 +40,9 @@ class ResourceType:
         """A stable identifier: "pods", "deployments.apps", "leases.coordination.k8s.io"."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
-    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+    def path(
+        self, namespace: str | None = None, name: str | None = None, subresource: str | None = None
+    ) -> str:
         """The REST path of a collection, an object or a subresource."""
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace is not None:
@@ -55,7 +57,9 @@ class ResourceType:
 
 _ALL = "all"
 
-NAMESPACES = ResourceType("", "v1", "Namespace", "namespaces", "namespace", False, ("ns",), ("status", "finalize"))
+NAMESPACES = ResourceType(
+    "", "v1", "Namespace", "namespaces", "namespace", False, ("ns",), ("status", "finalize")
+)
 NODES = ResourceType("", "v1", "Node", "nodes", "node", False, ("no",), ("status",))
 PODS = ResourceType(
     "", "v1", "Pod", "pods", "pod", True, ("po",), ("status", "binding", "log", "eviction"), (_ALL,)

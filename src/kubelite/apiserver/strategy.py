@@ -1,0 +1,84 @@
+"""Per-kind rules the registry applies around every write, as Kubernetes' registry strategies do.
+
+- what a create resets (a new Pod starts Pending with its QoS class; Deployments, ReplicaSets,
+  Services and HPAs start with an empty status; a Namespace starts Active with the `kubernetes`
+  finalizer);
+- which kinds split status into a subresource (then the main endpoint ignores status changes and
+  the status endpoint ignores everything else);
+- when `metadata.generation` moves (only when the desired state, not metadata or status, changes).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import msgspec
+
+from kubelite.api.models.pod import PodSpec
+from kubelite.api.pod_resources import qos_class
+from kubelite.api.quantity import QuantityError
+from kubelite.api.resources import ResourceType
+
+from .objects import without_server_fields
+
+_STATUS_CLEARED_ON_CREATE = frozenset(
+    {"deployments.apps", "replicasets.apps", "horizontalpodautoscalers.autoscaling", "services"}
+)
+
+
+def has_status_subresource(resource: ResourceType) -> bool:
+    return "status" in resource.subresources
+
+
+def prepare_for_create(resource: ResourceType, obj: dict[str, Any]) -> None:
+    """Reset what a client may not set on creation."""
+    if resource.key == "pods":
+        obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
+    elif resource.key == "namespaces":
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        assert isinstance(spec, dict)
+        spec.setdefault("finalizers", ["kubernetes"])
+        obj["spec"] = spec
+        obj["status"] = {"phase": "Active"}
+    elif resource.key in _STATUS_CLEARED_ON_CREATE:
+        obj["status"] = {} if resource.key != "services" else {"loadBalancer": {}}
+
+
+def merge_for_update(
+    resource: ResourceType, new: dict[str, Any], current: dict[str, Any], subresource: str
+) -> dict[str, Any]:
+    """The object to store for an update of the main resource or of its status."""
+    if subresource == "binding":
+        return new  # a server-side mutation of the whole pod, already checked by the binding handler
+    if subresource == "status":
+        merged = copy.deepcopy(current)
+        merged["status"] = new.get("status", {})
+        return merged
+    if has_status_subresource(resource) and resource.key != "nodes":
+        # Status is written only through /status; the main endpoint keeps what is stored.
+        if "status" in current:
+            new["status"] = current["status"]
+        else:
+            new.pop("status", None)
+    return new
+
+
+def next_generation(new: dict[str, Any], current: dict[str, Any] | None) -> int:
+    """1 on creation; +1 whenever the desired state (everything but metadata and status) changes."""
+    if current is None:
+        return 1
+    generation = current.get("metadata", {}).get("generation", 1)
+    generation = generation if isinstance(generation, int) else 1
+    if without_server_fields(new) != without_server_fields(current):
+        return generation + 1
+    return generation
+
+
+def pod_qos_class(pod: dict[str, Any]) -> str:
+    """Guaranteed, Burstable or BestEffort; an unreadable spec is left for validation to reject."""
+    try:
+        spec = msgspec.convert(pod.get("spec") or {}, PodSpec, from_attributes=False)
+        return qos_class(spec)
+    except (msgspec.ValidationError, QuantityError, TypeError, ValueError):
+        return "BestEffort"

@@ -31,8 +31,7 @@ from .descriptors import (
 )
 from .schema import SCALAR_TYPES, SERVED_KINDS, SPECIAL_MESSAGES, Cardinality, FieldRow, Presence
 
-_HEADER = '''# ruff: noqa: E501 (one row per line keeps the generated table diffable)
-"""Generated protobuf field tables for the kinds kubelite serves. Do not edit by hand.
+_HEADER = '''"""Generated protobuf field tables for the kinds kubelite serves. Do not edit by hand.
 
 Derived by `python -m kubelite.apiserver.protobuf.generate` from the Kubernetes API definitions:
 the `generated.proto` files of k8s.io/api and k8s.io/apimachinery (github.com/kubernetes/api,

@@ -1,4 +1,3 @@
-# ruff: noqa: E501 (one row per line keeps the generated table diffable)
 """Generated protobuf field tables for the kinds kubelite serves. Do not edit by hand.
 
 Derived by `python -m kubelite.apiserver.protobuf.generate` from the Kubernetes API definitions:

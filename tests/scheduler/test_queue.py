@@ -117,3 +117,18 @@ def test_delete_removes_everywhere_and_sizes_stay_consistent() -> None:
     popped = queue.pop()
     assert popped is not None and popped.pod.name == "b"
     assert queue.pop() is None
+
+
+def test_status_only_update_does_not_reactivate_an_unschedulable_pod() -> None:
+    clock = FakeClock()
+    queue = SchedulingQueue(clock)
+    original = pod("p")
+    queue.add(original)
+    queued = queue.pop()
+    assert queued is not None
+    queue.requeue_unschedulable(queued, frozenset({"NodeResourcesFit"}))
+    queue.add(pod("p"))  # the same pod again, e.g. after our own status PATCH
+    assert queue.sizes()["unschedulable"] == 1
+    relabelled = PodInfo(uid="p", namespace="default", name="p", labels={"tier": "web"})
+    queue.add(relabelled)
+    assert queue.sizes()["unschedulable"] == 0

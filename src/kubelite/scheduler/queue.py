@@ -78,7 +78,8 @@ class SchedulingQueue:
 
     # -- adding and removing ------------------------------------------------------------------
     def add(self, pod: PodInfo) -> None:
-        """A new pending pod, or an update of one already queued (kept where it is)."""
+        """A new pending pod, or an update of one already queued: an update that changes what the
+        scheduler reads moves an unschedulable pod out of the pool, as kube-scheduler does."""
         queued = self._pods.get(pod.key)
         if queued is None:
             queued = QueuedPod(pod, self._clock.monotonic())
@@ -86,7 +87,10 @@ class SchedulingQueue:
             self._counts["active"] += 1
             self._to_active(queued)
             return
+        unchanged = queued.pod.same_for_scheduling(pod)
         queued.pod = pod
+        if unchanged:
+            return  # e.g. our own status write coming back on watch: no reason to retry early
         if queued.where == "unschedulable":
             # An update to the pod itself may make it schedulable (kube-scheduler moves it, too).
             self._move_out_of_unschedulable(queued)

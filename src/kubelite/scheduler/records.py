@@ -165,6 +165,10 @@ class PodInfo:
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    def same_for_scheduling(self, other: PodInfo) -> bool:
+        """True when an update changed nothing a Filter or Score reads (e.g. only the pod's status)."""
+        return all(getattr(self, name) == getattr(other, name) for name in _SCHEDULING_FIELDS)
+
     def placed(self, node_name: str, gpu_indices: tuple[int, ...] | None = None) -> PodInfo:
         """This pod bound to `node_name` (a cheap copy: `dataclasses.replace` costs ~30 µs a call)."""
         copy = object.__new__(PodInfo)
@@ -186,6 +190,9 @@ class PodInfo:
 
 
 _POD_FIELDS = tuple(f.name for f in fields(PodInfo))
+_SCHEDULING_FIELDS = tuple(
+    name for name in _POD_FIELDS if name not in ("uid", "creation", "nominated_node_name", "gpu_indices")
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

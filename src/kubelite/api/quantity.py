@@ -46,8 +46,7 @@ def parse_quantity(text: str | int | float) -> Decimal:
     match = _QUANTITY.match(text.strip()) if isinstance(text, str) else None
     if match is None or text != text.strip():
         raise QuantityError(
-            "quantities must match the regular expression "
-            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
         )
     try:
         number = Decimal(match.group("number"))

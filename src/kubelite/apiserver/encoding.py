@@ -9,6 +9,8 @@ import yaml
 
 from . import errors
 from .http import Request
+from .protobuf import CONTENT_TYPE as PROTOBUF_CONTENT_TYPE
+from .protobuf import ProtobufError, decode_protobuf_object
 
 _json_decode = msgspec.json.Decoder().decode
 
@@ -35,8 +37,12 @@ def decode_body(request: Request, *, allow_list: bool = False) -> Any:
             data = yaml.safe_load(request.body)
         elif kind in ("application/json", "", "*/*") or kind.endswith("+json"):
             data = _json_decode(request.body)
+        elif kind == PROTOBUF_CONTENT_TYPE:
+            data = decode_protobuf_object(request.body)
         else:
             raise errors.unsupported_media_type(kind)
+    except ProtobufError as error:
+        raise errors.bad_request(f"the request body is not a valid Kubernetes protobuf object: {error}") from None
     except (msgspec.DecodeError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise errors.bad_request(
             f"the request body is not valid {'YAML' if 'yaml' in kind else 'JSON'}: {error}"

@@ -134,8 +134,14 @@ class SupervisedContainer:
         if self._send_signal is not None:
             self._send_signal(signal_number)
         else:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
+            try:
                 os.killpg(self._child.pid, signal_number)
+            except ProcessLookupError:
+                # Not (yet) a group leader: signal the process itself.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._child.pid, signal_number)
+            except PermissionError:
+                pass
         if self._cgroup is not None and signal_number == signal.SIGKILL:
             self._cgroup.kill_all(signal_number)
 

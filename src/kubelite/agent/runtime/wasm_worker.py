@@ -17,6 +17,7 @@ The reason and message go to a termination-reason file that the supervisor reads
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -54,12 +55,9 @@ class WasmLaunch:
 
 def run_container(launch: WasmLaunch) -> None:
     """The worker's entry point; never returns."""
-    os.setpgid(0, 0)
-    pid = str(os.getpid()).encode()
-    for procs in launch.cgroup_procs_files:
-        descriptor = os.open(procs, os.O_WRONLY)
-        os.write(descriptor, pid)
-        os.close(descriptor)
+    with contextlib.suppress(PermissionError):  # EPERM: the zygote already made it a group leader
+        os.setpgid(0, 0)
+    join_cgroup(os.getpid(), launch.cgroup_procs_files)
     _redirect(1, launch.stdout_path)
     _redirect(2, launch.stderr_path)
     exit_code, reason, message = _run_module(launch)
@@ -71,6 +69,15 @@ def run_container(launch: WasmLaunch) -> None:
     # Skip interpreter teardown: the worker holds nothing that needs flushing, and exiting at once keeps
     # the exit code exactly the module's.
     os._exit(exit_code)
+
+
+def join_cgroup(pid: int, procs_files: tuple[str, ...]) -> None:
+    for procs in procs_files:
+        descriptor = os.open(procs, os.O_WRONLY)
+        try:
+            os.write(descriptor, str(pid).encode())
+        finally:
+            os.close(descriptor)
 
 
 def _redirect(target_fd: int, path: str) -> None:

@@ -13,6 +13,7 @@ through `signal.set_wakeup_fd`) and exits when the agent closes its stdin.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -22,7 +23,7 @@ from typing import BinaryIO
 
 import msgspec
 
-from kubelite.agent.runtime.wasm_worker import WasmLaunch, run_container
+from kubelite.agent.runtime.wasm_worker import WasmLaunch, join_cgroup, run_container
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,12 @@ def _fork_worker(request: ZygoteRequest, zygote_fds: list[int]) -> ZygoteStarted
             run_container(request.launch)
         finally:
             os._exit(1)
+    # The parent places the worker too (the child does the same first thing), so that once the
+    # agent hears "started" the worker is in its own group and cgroup whichever ran first: a stop
+    # that arrives at once must still reach it.
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
+        join_cgroup(pid, request.launch.cgroup_procs_files)
     return ZygoteStarted(request.request_id, pid)
 
 

@@ -206,8 +206,8 @@ def pod_info(obj: object, priority_classes: Mapping[str, int] | None = None) -> 
         preferred_affinity=_weighted_terms(pod_affinity.get(preferred_key), namespace),
         preferred_anti_affinity=_weighted_terms(pod_anti_affinity.get(preferred_key), namespace),
         preempt_never=spec.get("preemptionPolicy") == "Never",
-        terminating=metadata.get("deletionTimestamp") is not None
-        or status.get("phase") in ("Succeeded", "Failed"),
+        terminating=status.get("phase") in ("Succeeded", "Failed"),
+        deleting=metadata.get("deletionTimestamp") is not None,
     )
 
 

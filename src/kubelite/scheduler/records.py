@@ -159,7 +159,8 @@ class PodInfo:
     preferred_affinity: tuple[tuple[int, AffinityTerm], ...] = ()
     preferred_anti_affinity: tuple[tuple[int, AffinityTerm], ...] = ()
     preempt_never: bool = False
-    terminating: bool = False
+    terminating: bool = False  # phase Succeeded or Failed: holds no resources any more
+    deleting: bool = False  # deletionTimestamp set: still holds its resources until it is gone
 
     @property
     def key(self) -> str:

@@ -96,7 +96,11 @@ class Scheduler:
             if self.table.remove_pod(pod.key) is not None:
                 self._notify("PodDelete")
             return
+        if pod.deleting and not pod.node_name:
+            self.queue.delete(pod.key)  # a pending pod being deleted is not worth placing
+            return
         if pod.node_name:
+            # A bound pod being deleted keeps its resources until it is gone, as in kube-scheduler's cache.
             self.queue.delete(pod.key)
             was_known = self.table.pod_row(pod.key) is not None
             self.table.add_pod(pod)

@@ -1,7 +1,8 @@
 """DefaultPreemption (PostFilter): evict lower-priority pods so that a higher-priority pod fits.
 
 Follows pkg/scheduler/framework/plugins/defaultpreemption, for resource shortfalls:
-1. Pods with `preemptionPolicy: Never` do not preempt.
+1. Pods with `preemptionPolicy: Never` do not preempt, nor does a pod whose nominated node still
+   holds lower-priority pods that are terminating (the earlier victims: wait for them to go).
 2. Candidate nodes were rejected only by NodeResourcesFit / GpuFit (every other Filter passed, so
    removing pods can make the pod fit); rows rejected as unresolvable are never candidates.
 3. On each candidate (vectorised pre-check first: free + what lower-priority pods hold must cover
@@ -44,6 +45,11 @@ class DefaultPreemption:
         node_count = diagnosis.node_count
         if pod.preempt_never:
             return PostFilterResult(Status.unschedulable("not eligible due to preemptionPolicy=Never."))
+        if self._victims_already_leaving(pod, table):
+            # kube-scheduler's PodEligibleToPreemptOthers: wait for the earlier victims to go.
+            return PostFilterResult(
+                Status.unschedulable("not eligible: victims on the nominated node are terminating")
+            )
         if not diagnosis.rejected_by:
             return PostFilterResult(
                 Status.unschedulable(f"0/{node_count} nodes are available: {NOT_HELPFUL}.")
@@ -79,10 +85,17 @@ class DefaultPreemption:
         return PostFilterResult(SUCCESS, table.node_at(chosen_row).name, tuple(victims))
 
     @staticmethod
+    def _victims_already_leaving(pod: PodInfo, table: NodeTable) -> bool:
+        row = table.row_of(pod.nominated_node_name) if pod.nominated_node_name else None
+        if row is None:
+            return False
+        return any(other.deleting and other.priority < pod.priority for other in table.pods_on(row))
+
+    @staticmethod
     def _victims(pod: PodInfo, table: NodeTable, row: int) -> list[PodInfo] | None:
         """The smallest set of lower-priority pods whose removal lets `pod` fit on `row`, or None."""
         lower = sorted(
-            (p for p in table.pods_on(row) if p.priority < pod.priority),
+            (p for p in table.pods_on(row) if p.priority < pod.priority and not p.deleting),
             key=lambda p: (-p.priority, p.creation),
         )
         if not lower:

@@ -62,15 +62,30 @@ def cgroup_parent(cgroup_layout: CgroupLayout) -> Iterator[str]:
     """A fresh parent cgroup per test, removed afterwards even if the test failed."""
     parent = f"kubelite-test-{uuid.uuid4().hex[:12]}"
     yield parent
-    for hierarchy, mount in cgroup_layout.mounts.items():
-        directory = mount / cgroup_layout.own_paths[hierarchy].strip("/") / parent
+    # runc also creates the parent in hierarchies the agent does not use (blkio, systemd, ...).
+    candidates = {
+        mount / cgroup_layout.own_paths[name].strip("/") / parent
+        for name, mount in cgroup_layout.mounts.items()
+    }
+    for pattern in (f"*/{parent}", f"*/*/*/{parent}"):
+        candidates.update(Path("/sys/fs/cgroup").glob(pattern))
+    for directory in candidates:
         if directory.exists():
-            for child in sorted(directory.rglob("*"), reverse=True):
-                if child.is_dir():
-                    for pid in (child / "cgroup.procs").read_text().split():
-                        subprocess.run(["kill", "-9", pid], check=False)
-                    child.rmdir()
-            directory.rmdir()
+            _remove_cgroup_tree(directory)
+
+
+def _remove_cgroup_tree(directory: Path) -> None:
+    for child in sorted((path for path in directory.rglob("*") if path.is_dir()), reverse=True):
+        _kill_members(child)
+        child.rmdir()
+    _kill_members(directory)
+    directory.rmdir()
+
+
+def _kill_members(directory: Path) -> None:
+    procs = directory / "cgroup.procs"
+    for pid in procs.read_text().split() if procs.exists() else []:
+        subprocess.run(["kill", "-9", pid], check=False)
 
 
 @pytest.fixture

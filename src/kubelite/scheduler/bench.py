@@ -97,6 +97,8 @@ def fake_pod(index: int, workload: Workload, prefix: str = "pod") -> dict[str, A
     if workload == "mixed":
         spec["priority"] = (0, 100, 1000)[index % 3]
     return {
+        "apiVersion": "v1",
+        "kind": "Pod",
         "metadata": {
             "name": f"{prefix}-{index}",
             "namespace": "default",

@@ -84,12 +84,14 @@ async def run_live(
         created_at[str(obj["metadata"]["name"])] = time.perf_counter()
         await client.create(PODS, obj, "default")
 
-    await _bounded([create(obj) for obj in objects])
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(all_bound.wait(), timeout=max(60.0, pods / 20))
-    stop.set()
-    watcher.cancel()
-    await scheduler_task
+    try:
+        await _bounded([create(obj) for obj in objects])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_bound.wait(), timeout=max(60.0, pods / 20))
+    finally:
+        stop.set()
+        watcher.cancel()
+        await asyncio.gather(watcher, scheduler_task, return_exceptions=True)
     end = max(bound_at.values(), default=time.perf_counter())
     latencies = np.array([bound_at[name] - created_at[name] for name in bound_at]) * 1000
     seconds = end - start

@@ -102,3 +102,19 @@ def test_gpu_matrix_marks_absent_gpus_and_follows_pods() -> None:
     table.remove_pod("default/s")
     assert int(table.gpu_free_milli[1, 3]) == 1000
     assert np.array_equal(table.free(table.resource_column("nvidia.com/gpu")), [1, 4])
+
+
+def test_relabelled_or_deleting_bound_pod_is_rebooked_for_extensions() -> None:
+    table = table_of(make_node("a"))
+    recorder = Recorder()
+    table.register(recorder)
+    table.add_pod(make_pod("p", node_name="a", labels={"v": "1"}))
+    table.add_pod(make_pod("p", node_name="a", labels={"v": "1"}))  # unchanged: nothing happens
+    table.add_pod(make_pod("p", node_name="a", labels={"v": "2"}))
+    assert [e for e in recorder.events if e[0].startswith("pod")] == [
+        ("pod+", 0, "p"),
+        ("pod-", 0, "p"),
+        ("pod+", 0, "p"),
+    ]
+    pod = table.pod("default/p")
+    assert pod is not None and pod.labels == {"v": "2"}

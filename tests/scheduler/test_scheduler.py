@@ -188,3 +188,47 @@ def test_gpu_indices_are_chosen_and_annotated(request_milli: str | None, expecte
         assert writer.annotations["p"][GPU_INDICES_ANNOTATION] == expected_indices
 
     asyncio.run(scenario())
+
+
+def test_node_heartbeat_does_not_wake_unschedulable_pods_but_a_real_change_does() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        scheduler = make_scheduler(writer)
+        scheduler.on_node("ADDED", make_node("n", cpu="1"))
+        scheduler.on_pod("ADDED", make_pod("big", cpu="2"))
+        await settle(scheduler)
+        assert scheduler.queue.sizes()["unschedulable"] == 1
+        scheduler.on_node("MODIFIED", make_node("n", cpu="1"))  # same attributes: a heartbeat
+        assert scheduler.queue.sizes()["unschedulable"] == 1
+        scheduler.on_node("MODIFIED", make_node("n", cpu="4"))
+        assert scheduler.queue.sizes()["unschedulable"] == 0
+
+    asyncio.run(scenario())
+
+
+def test_metrics_count_attempts_and_queue_sizes() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        scheduler = make_scheduler(writer)
+        scheduler.on_node("ADDED", make_node("n", cpu="1"))
+        scheduler.on_pod("ADDED", make_pod("fits", cpu="500m"))
+        scheduler.on_pod("ADDED", make_pod("big", cpu="2"))
+        await settle(scheduler)
+        scheduler.metrics.queue_sizes(scheduler.queue.sizes())
+        registry = scheduler.metrics.registry
+        attempts = {
+            result: registry.get_sample_value(
+                "scheduler_schedule_attempts_total", {"result": result, "profile": "default-scheduler"}
+            )
+            for result in ("scheduled", "unschedulable")
+        }
+        assert attempts == {"scheduled": 1.0, "unschedulable": 1.0}
+        assert registry.get_sample_value("scheduler_pending_pods", {"queue": "unschedulable"}) == 1.0
+        assert (
+            registry.get_sample_value(
+                "scheduler_e2e_scheduling_duration_seconds_count", {"profile": "default-scheduler"}
+            )
+            == 1.0
+        )
+
+    asyncio.run(scenario())

@@ -289,6 +289,14 @@ class NodeTable:
         current = self._pod_rows.get(pod.key)
         if current is not None and current == row:
             self._assumed.discard(pod.key)
+            stored = self._pods_on[row][pod.key]
+            if stored.deleting == pod.deleting and stored.same_for_scheduling(pod):
+                return
+            # Labels changed or deletion began: re-book so that every extension sees the new record.
+            if not pod.gpu_indices:
+                pod = replace(pod, gpu_indices=stored.gpu_indices)
+            self.remove_pod(pod.key)
+            self._book_pod(pod, row, assumed=False)
             return
         if current is not None:
             self.remove_pod(pod.key)

@@ -22,12 +22,52 @@ from kubelite.scheduler.framework.cycle_state import CycleState
 from kubelite.scheduler.framework.interface import Diagnosis, PostFilterResult
 from kubelite.scheduler.framework.status import SUCCESS, Status
 from kubelite.scheduler.nodetable import NodeTable
-from kubelite.scheduler.records import PODS, PodInfo
+from kubelite.scheduler.records import PODS, NodeInfo, PodInfo
 
 RESOURCE_PLUGINS = frozenset({"NodeResourcesFit", "GpuFit"})
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 MAX_CANDIDATES = 100
+
+
+class LowestPriorityIndex:
+    """Per row, the lowest priority among the pods that could still be evicted there (not deleting),
+    so candidate rows are found with one comparison instead of a walk over every node's pods."""
+
+    NONE = np.iinfo(np.int64).max
+
+    def __init__(self, table: NodeTable) -> None:
+        self._table = table
+        self.lowest = np.full(table.capacity, self.NONE, dtype=np.int64)
+        table.register(self)
+
+    @staticmethod
+    def of(table: NodeTable) -> LowestPriorityIndex:
+        return table.find_extension(LowestPriorityIndex) or LowestPriorityIndex(table)
+
+    def _refresh(self, row: int) -> None:
+        priorities = [p.priority for p in self._table.pods_on(row) if not p.deleting]
+        self.lowest[row] = min(priorities, default=self.NONE)
+
+    def on_resize(self, capacity: int) -> None:
+        grown = np.full(capacity, self.NONE, dtype=np.int64)
+        grown[: self.lowest.size] = self.lowest[:capacity]
+        self.lowest = grown
+
+    def on_node_added(self, row: int, node: NodeInfo) -> None:
+        self.lowest[row] = self.NONE
+
+    def on_node_updated(self, row: int, old: NodeInfo, new: NodeInfo) -> None:
+        return None
+
+    def on_node_removed(self, row: int, node: NodeInfo) -> None:
+        self.lowest[row] = self.NONE
+
+    def on_pod_added(self, row: int, pod: PodInfo) -> None:
+        self._refresh(row)
+
+    def on_pod_removed(self, row: int, pod: PodInfo) -> None:
+        self._refresh(row)
 
 
 def _fits(pod: PodInfo, free: dict[str, int]) -> bool:
@@ -55,6 +95,11 @@ class DefaultPreemption:
                 Status.unschedulable(f"0/{node_count} nodes are available: {NOT_HELPFUL}.")
             )
         candidates = table.present & ~diagnosis.unresolvable
+        candidates &= LowestPriorityIndex.of(table).lowest[: table.size] < pod.priority
+        for name, amount in pod.requests.items():
+            column = table.known_resource(name)
+            if column is not None:  # even an emptied node must be big enough
+                candidates &= table.allocatable(column) >= amount
         for plugin_name, rejected in diagnosis.rejected_by.items():
             if plugin_name not in RESOURCE_PLUGINS:
                 candidates &= ~rejected

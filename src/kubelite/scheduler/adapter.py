@@ -13,7 +13,6 @@ namespaces", since the scheduler does not watch namespaces yet; an empty one mea
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, cast
 
 import msgspec
@@ -21,6 +20,7 @@ import msgspec
 from kubelite.api.labels import Requirement, Selector, SelectorError, selector_from_object
 from kubelite.api.models.pod import PodSpec
 from kubelite.api.pod_resources import container_requests, pod_requests
+from kubelite.api.printers.common import parse_timestamp
 from kubelite.api.quantity import parse_resource
 from kubelite.scheduler.records import (
     CPU,
@@ -53,12 +53,6 @@ def wire(obj: object) -> Json:
     if isinstance(obj, Mapping):
         return cast(Json, obj)
     return cast(Json, msgspec.to_builtins(obj))
-
-
-def parse_timestamp(text: str | None) -> float:
-    if not text:
-        return 0.0
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def label_selector(raw: Json | None) -> Selector:
@@ -168,7 +162,7 @@ def pod_info(obj: object, priority_classes: Mapping[str, int] | None = None) -> 
         name=str(metadata.get("name") or ""),
         labels=labels,
         priority=int(priority),
-        creation=parse_timestamp(metadata.get("creationTimestamp")),
+        creation=parse_timestamp(metadata.get("creationTimestamp")) or 0.0,
         scheduler_name=str(spec.get("schedulerName") or "default-scheduler"),
         node_name=str(spec.get("nodeName") or ""),
         nominated_node_name=str(status.get("nominatedNodeName") or ""),

@@ -18,49 +18,29 @@ Public API, kept stable for plugins and packages built on the framework:
   no such GPU; `gpu_chooser` picks GPU indices for a bound pod that carries none;
 - pods: `assume_pod`, `forget_pod`, `add_pod` (bound, from watch), `remove_pod`, `pods_on(row)`,
   `pod_row(key)`, `is_assumed(key)`;
-- extensions: `register(extension)`; every registered `NodeTableExtension` hears of node
+- extensions: `register(extension)`; every registered `NodeTableExtension` (`table_extensions.py`) hears of node
   add/update/remove and pod add/remove with the row index, after the table has updated itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from kubelite.scheduler.records import CPU, EPHEMERAL_STORAGE, GPU, MEMORY, PODS, NodeInfo, PodInfo
+from kubelite.scheduler.table_extensions import GpuChooser, NodeTableExtension, best_fit_gpus
+
+__all__ = ["GpuChooser", "NodeTable", "NodeTableExtension", "best_fit_gpus"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-GpuChooser = Callable[[npt.NDArray[np.int32], int, int], tuple[int, ...]]
-"""(free milli of one node's GPUs, gpu_count, milli_per_gpu) -> chosen GPU indices (empty: none fit)."""
-
 E = TypeVar("E")
 BASE_RESOURCES = (CPU, MEMORY, EPHEMERAL_STORAGE, PODS)
 NO_GPU = -1
-
-
-def best_fit_gpus(free_milli: npt.NDArray[np.int32], gpu_count: int, milli_per_gpu: int) -> tuple[int, ...]:
-    """The default choice: the GPUs with the least free milli that still fit (ties by index)."""
-    fitting = np.flatnonzero(free_milli >= milli_per_gpu)
-    if fitting.size < gpu_count:
-        return ()
-    order = fitting[np.argsort(free_milli[fitting], kind="stable")]
-    return tuple(int(index) for index in sorted(order[:gpu_count]))
-
-
-class NodeTableExtension(Protocol):
-    """Per-node state kept aligned with the table's rows (see the module docstring)."""
-
-    def on_resize(self, capacity: int) -> None: ...
-    def on_node_added(self, row: int, node: NodeInfo) -> None: ...
-    def on_node_updated(self, row: int, old: NodeInfo, new: NodeInfo) -> None: ...
-    def on_node_removed(self, row: int, node: NodeInfo) -> None: ...
-    def on_pod_added(self, row: int, pod: PodInfo) -> None: ...
-    def on_pod_removed(self, row: int, pod: PodInfo) -> None: ...
 
 
 class NodeTable:

@@ -11,7 +11,7 @@ Data flow per point:
    the two time scales are combined by `max` of their calibrated (likelihood) scores.
 3. `SpatialAnomalyOverride`: a value 5% of the span beyond the range seen so far scores 1.0, as in
    Numenta's NAB detector.
-4. `OnsetFilter`: each excursion is reported once, when it starts.
+4. `OnsetFilter`: each excursion is reported once, with its peak, shortly after it starts.
 
 State: six bounded context tables, two likelihood windows, the running range and one hold buffer.
 """
@@ -23,7 +23,7 @@ from kubelite.observability.anomaly.detector import Detector
 from kubelite.observability.anomaly.downsample import BlockMeanDetector
 from kubelite.observability.anomaly.likelihood import AnomalyLikelihood
 from kubelite.observability.anomaly.spatial import SpatialAnomalyOverride
-from kubelite.observability.anomaly.suppression import OnsetFilter
+from kubelite.observability.anomaly.suppression import DEFAULT_HOLD, OnsetFilter
 
 RESOLUTIONS = (6, 10, 16)
 
@@ -59,7 +59,7 @@ class EnsembleDetector:
 
     NAME = "ensemble"
 
-    def __init__(self, resolutions: tuple[int, ...] = RESOLUTIONS, hold: int = 200, block: int = 4) -> None:
+    def __init__(self, resolutions: tuple[int, ...] = RESOLUTIONS, hold: int = DEFAULT_HOLD, block: int = 4) -> None:
         fine = MultiResolutionNovelty(resolutions)
         coarse = BlockMeanDetector(MultiResolutionNovelty(resolutions), block)
         two_scales = MaxOfDetectors([fine, coarse])

@@ -65,22 +65,16 @@ def wants_yaml(request: Request) -> bool:
 
 
 def check_type(data: dict[str, Any], api_version: str, kind: str) -> None:
-    """The body's apiVersion and kind must name the resource of the URL."""
-    body_kind = data.get("kind")
-    body_version = data.get("apiVersion")
-    if not body_kind:
-        raise errors.bad_request(f"Object 'Kind' is missing in the request body (expected {kind})")
-    if not body_version:
-        raise errors.bad_request(
-            f"Object 'apiVersion' is missing in the request body (expected {api_version})"
-        )
+    """The body's apiVersion and kind must name the resource of the URL.
+
+    Missing ones are taken from the URL, as Kubernetes' decoder does with its default kind
+    (the official Python client sends objects without them)."""
+    body_kind = data.get("kind") or kind
+    body_version = data.get("apiVersion") or api_version
     if body_version != api_version:
-        raise errors.bad_request(
-            f"the API version in the data ({body_version}) does not match the expected API version ({api_version})"
-        )
+        raise errors.bad_request(f"the API version in the data ({body_version}) does not match the expected API version ({api_version})")
     if body_kind != kind:
-        raise errors.bad_request(
-            f"the kind in the data ({body_kind}) does not match the expected kind ({kind})"
-        )
+        raise errors.bad_request(f"the kind in the data ({body_kind}) does not match the expected kind ({kind})")
+    data["kind"], data["apiVersion"] = kind, api_version
     if not isinstance(data.get("metadata", {}), dict):
         raise errors.bad_request("metadata must be an object")

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from kubelite.api.resources import ResourceType
+from kubelite.api.resources import PODS, ResourceType
 from kubelite.clock import Clock
 from kubelite.store.interface import CompactedError, Store
 
@@ -460,6 +460,18 @@ class ResourceHandlers:
         if target.verb == "patch":
             return await self._patch(request, target, query, "status")
         return await self._update(request, target, query, "status")
+
+    async def bind_by_body(self, request: Request, namespace: str) -> Response:
+        """POST /api/v1/namespaces/{ns}/bindings: the older form of pods/{name}/binding."""
+        body = decode_body(request)
+        meta = body.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if not isinstance(name, str) or not name:
+            raise errors.invalid("Binding", "", "", [errors.Cause("FieldValueRequired", "Required value", "metadata.name")])
+        target = ResourceRequest(PODS, namespace, name, "binding", "create")
+        response = await handle_subresource(self, request, target, {})
+        assert isinstance(response, Response)
+        return response
 
     def render_object(self, request: Request, resource: ResourceType, found: CachedObject) -> Response:
         return self._render_one(request, resource, found)

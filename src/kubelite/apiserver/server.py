@@ -30,6 +30,7 @@ from .metrics import ApiServerMetrics
 from .objects import store_key
 from .registry import Registry
 from .routing import Router, parse_query
+from .tls import TlsSettings, TlsTerminator
 from .watchcache import WatchCache
 
 log = logging.getLogger(__name__)
@@ -39,15 +40,16 @@ MAX_REQUEST_BYTES = 3 * 1024 * 1024  # Kubernetes' limit on a request body
 
 
 class Authorizer(Protocol):
-    """Decides whether a request may proceed; raises `ApiError` (401/403) when not."""
+    """Decides whether a request may proceed; raises `ApiError` (401/403) when not. It may also
+    answer the request itself (a review or token endpoint) by returning a `Response`."""
 
-    async def authorize(self, request: Request) -> None: ...
+    async def authorize(self, request: Request) -> Response | None: ...
 
 
 class AllowAll:
     """Every request is allowed: the development default on a loopback address."""
 
-    async def authorize(self, request: Request) -> None:
+    async def authorize(self, request: Request) -> Response | None:
         return None
 
 
@@ -56,6 +58,8 @@ class ApiServerSettings:
     host: str = "127.0.0.1"
     port: int = 6443
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
+    #: HTTPS with post-quantum key exchange; None serves plain HTTP (in-process tests only).
+    tls: TlsSettings | None = None
 
 
 class ApiServer:
@@ -80,8 +84,12 @@ class ApiServer:
         self.router = Router(RESOURCE_TYPES)
         self.metrics = ApiServerMetrics()
         self.authorizer: Authorizer = authorizer or AllowAll()
+        self.tls = TlsTerminator(settings.tls, self.metrics.registry) if settings.tls is not None else None
         self._http = HttpServer(
-            self.handle, max_body_bytes=MAX_REQUEST_BYTES, too_large_body=errors.too_large().body()
+            self.handle,
+            max_body_bytes=MAX_REQUEST_BYTES,
+            too_large_body=errors.too_large().body(),
+            wrap_connection=self.tls.wrap if self.tls is not None else None,
         )
         self.port = settings.port
         self._ready = False
@@ -114,15 +122,16 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.settings.host}:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.settings.host}:{self.port}"
 
     async def handle(self, request: Request) -> Response | StreamResponse:
         """Serve one request; every failure becomes a Kubernetes Status."""
         started = time.perf_counter()
         verb, resource_label = request.method.lower(), ""
         try:
-            await self.authorizer.authorize(request)
-            response = await self._route(request)
+            answered = await self.authorizer.authorize(request)
+            response = answered if answered is not None else await self._route(request)
             if isinstance(response, StreamResponse):
                 verb = "watch"
         except errors.ApiError as error:
@@ -149,6 +158,8 @@ class ApiServer:
             (head == "api" and len(segments) > 2) or (head == "apis" and len(segments) > 3)
         ):
             query = parse_query(request.query_string)
+            if method == "POST" and segments[:3] == ["api", "v1", "namespaces"] and segments[4:] == ["bindings"]:
+                return await self.handlers.bind_by_body(request, segments[3])
             target = self.router.resolve(method, segments, query)
             if target is not None:
                 return await self.handlers.handle(request, target, query)

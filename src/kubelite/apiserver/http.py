@@ -252,14 +252,24 @@ class HttpConnection(asyncio.Protocol):
 class HttpServer:
     """Listens on a host and port and hands each connection an `HttpConnection`."""
 
-    def __init__(self, handler: Handler, *, max_body_bytes: int, too_large_body: bytes) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        max_body_bytes: int,
+        too_large_body: bytes,
+        wrap_connection: Callable[[HttpConnection], asyncio.Protocol] | None = None,
+    ) -> None:
         self._handler = handler
         self._max_body_bytes = max_body_bytes
         self._too_large_body = too_large_body
+        # A layer (TLS) that owns the raw socket and feeds the HTTP connection plaintext.
+        self._wrap_connection = wrap_connection
         self._server: asyncio.base_events.Server | None = None
 
-    def protocol(self) -> HttpConnection:
-        return HttpConnection(self._handler, self._max_body_bytes, self._too_large_body)
+    def protocol(self) -> asyncio.Protocol:
+        connection = HttpConnection(self._handler, self._max_body_bytes, self._too_large_body)
+        return self._wrap_connection(connection) if self._wrap_connection is not None else connection
 
     async def start(self, host: str, port: int) -> int:
         """Start listening; returns the bound port (useful with port 0)."""

@@ -1,0 +1,313 @@
+"""A post-quantum HTTPS transport: HTTP/1.1 (h11) over TLS 1.3 from the OpenSSL that `cryptography` bundles.
+
+httpx rides on Python's `ssl`, i.e. the system OpenSSL 3.0, which cannot negotiate ML-KEM. This
+transport instead runs pyOpenSSL (OpenSSL 4) over memory BIOs on asyncio streams, so every
+kubelite client offers the hybrid group X25519MLKEM768 first and `mldsa65` among its signature
+algorithms; the API server then answers with its ML-DSA-65 certificate.
+
+- Trust: the server's chain must verify against the given CA bundle (the kubeconfig's
+  `certificate-authority-data`), and the host name or IP must match a SAN.
+- Credentials: an optional client certificate (ML-DSA-65 or ECDSA) and/or a bearer token.
+- Connections: a keep-alive pool; a watch takes a connection of its own for its lifetime.
+- `http://` URLs work too (no TLS), so a benchmark can compare the two with the same client code.
+
+Data flow: `HttpRequest` -> h11 events -> bytes -> `SSL.send` -> `bio_read` -> socket; socket ->
+`bio_write` -> `SSL.recv` -> h11 -> `HttpResponse` (or lines, for `stream_lines`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import h11
+from cryptography import x509
+from cryptography.hazmat.bindings.openssl.binding import Binding
+from OpenSSL import SSL, crypto
+
+from .core import HttpRequest, HttpResponse, error_from
+from .errors import TransportError
+
+#: The hybrid groups, best first (FIPS 203 ML-KEM-768 with X25519 or P-256, and P-384 with ML-KEM-1024).
+PQ_GROUPS = "X25519MLKEM768:SecP256r1MLKEM768:SecP384r1MLKEM1024"
+#: What a server still accepts from clients that offer no hybrid group.
+CLASSICAL_GROUPS = "X25519:secp256r1:secp384r1"
+
+_binding = Binding()
+_lib, _ffi = _binding.lib, _binding.ffi
+
+
+def set_groups(context: SSL.Context, groups: str) -> None:
+    """Restrict a context's key-exchange groups (OpenSSL group-list syntax, tuples allowed)."""
+    if _lib.SSL_CTX_set1_curves_list(context._context, groups.encode()) != 1:
+        raise ValueError(f"OpenSSL rejected the group list {groups!r}")
+
+
+def negotiated_group(connection: SSL.Connection) -> str:
+    """The key-exchange group of a finished handshake, as OpenSSL names it ("X25519MLKEM768")."""
+    name = connection.get_group_name()
+    return name if name else "unknown"
+
+
+def verify_error_text(errnum: int) -> str:
+    """OpenSSL's words for an X509_V_ERR_* code ("certificate has expired")."""
+    return str(_ffi.string(_lib.X509_verify_cert_error_string(errnum)).decode())
+
+
+@dataclass(frozen=True, slots=True)
+class TlsClientSettings:
+    """Trust anchors, optional client credential, and the groups to offer."""
+
+    ca_pem: bytes | None = None
+    client_cert_pem: bytes | None = None
+    client_key_pem: bytes | None = None
+    #: Skip server verification entirely (only for fetching a CA that is then pinned by hash).
+    insecure: bool = False
+    #: Override the offered groups (tests use "X25519" to play a classical client).
+    groups: str | None = None
+
+
+def client_context(settings: TlsClientSettings) -> SSL.Context:
+    context = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    context.set_min_proto_version(SSL.TLS1_3_VERSION)
+    set_groups(context, settings.groups or f"{PQ_GROUPS}:{CLASSICAL_GROUPS}")
+    if settings.client_cert_pem and settings.client_key_pem:
+        chain = x509.load_pem_x509_certificates(settings.client_cert_pem)
+        context.use_certificate(crypto.X509.from_cryptography(chain[0]))
+        for extra in chain[1:]:
+            context.add_extra_chain_cert(crypto.X509.from_cryptography(extra))
+        context.use_privatekey(crypto.load_privatekey(crypto.FILETYPE_PEM, settings.client_key_pem))
+        context.check_privatekey()
+    if not settings.insecure:
+        store = context.get_cert_store()
+        assert store is not None
+        for root in x509.load_pem_x509_certificates(settings.ca_pem or b""):
+            store.add_cert(crypto.X509.from_cryptography(root))
+        if settings.ca_pem is None:
+            context.set_default_verify_paths()
+        context.set_verify(SSL.VERIFY_PEER, lambda *_: bool(_[-1]))
+    return context
+
+
+def _expect_host(connection: SSL.Connection, host: str) -> None:
+    """Make OpenSSL check the server certificate's SANs against the host we dialled."""
+    param = _lib.SSL_get0_param(connection._ssl)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        connection.set_tlsext_host_name(host.encode())
+        ok = _lib.X509_VERIFY_PARAM_set1_host(param, host.encode(), len(host))
+    else:
+        packed = address.packed
+        ok = _lib.X509_VERIFY_PARAM_set1_ip(param, packed, len(packed))
+    if ok != 1:
+        raise TransportError(f"cannot verify host {host!r}")
+
+
+class _Connection:
+    """One socket, optionally with TLS on memory BIOs, speaking HTTP/1.1 through h11."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tls: SSL.Connection | None):
+        self._reader = reader
+        self._writer = writer
+        self.tls = tls
+        self.http = h11.Connection(h11.CLIENT)
+
+    @classmethod
+    async def open(cls, host: str, port: int, context: SSL.Context | None, verify_host: bool) -> _Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        tls = None
+        if context is not None:
+            tls = SSL.Connection(context, None)
+            tls.set_connect_state()
+            if verify_host:
+                _expect_host(tls, host)
+        connection = cls(reader, writer, tls)
+        if tls is not None:
+            await connection._handshake()
+        return connection
+
+    async def _handshake(self) -> None:
+        assert self.tls is not None
+        while True:
+            try:
+                self.tls.do_handshake()
+            except SSL.WantReadError:
+                await self._flush()
+                data = await self._reader.read(65536)
+                if not data:
+                    raise TransportError("server closed the connection during the TLS handshake") from None
+                self.tls.bio_write(data)
+                continue
+            except SSL.Error as error:
+                await self._flush()
+                raise TransportError(f"TLS handshake failed: {error}") from error
+            await self._flush()
+            return
+
+    async def _flush(self) -> None:
+        assert self.tls is not None
+        pending = []
+        while True:
+            try:
+                pending.append(self.tls.bio_read(65536))
+            except SSL.WantReadError:
+                break
+        if pending:
+            self._writer.write(b"".join(pending))
+            await self._writer.drain()
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self.tls is None:
+            self._writer.write(data)
+            await self._writer.drain()
+            return
+        self.tls.sendall(data)
+        await self._flush()
+
+    async def receive_bytes(self) -> bytes:
+        """The next plaintext bytes; b"" at end of stream."""
+        if self.tls is None:
+            return await self._reader.read(65536)
+        while True:
+            try:
+                return self.tls.recv(65536)
+            except SSL.WantReadError:
+                data = await self._reader.read(65536)
+                if not data:
+                    return b""
+                self.tls.bio_write(data)
+            except SSL.ZeroReturnError:
+                return b""
+            except SSL.Error as error:
+                raise TransportError(f"TLS error: {error}") from error
+
+    async def send_request(self, request: HttpRequest, host: str, headers: dict[str, str]) -> None:
+        fields = [("host", host), ("accept", request.accept), *headers.items()]
+        if request.body or request.method in ("POST", "PUT", "PATCH"):
+            fields += [("content-type", request.content_type), ("content-length", str(len(request.body)))]
+        out = self.http.send(h11.Request(method=request.method, target=request.target, headers=fields))
+        if request.body:
+            out = (out or b"") + (self.http.send(h11.Data(data=request.body)) or b"")
+        out = (out or b"") + (self.http.send(h11.EndOfMessage()) or b"")
+        await self.send_bytes(out)
+
+    async def next_event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
+        while True:
+            event = self.http.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            self.http.receive_data(await self.receive_bytes())
+
+    def reusable(self) -> bool:
+        if self.http.our_state is h11.DONE and self.http.their_state is h11.DONE:
+            self.http.start_next_cycle()
+            return True
+        return False
+
+    def close(self) -> None:
+        if self.tls is not None:
+            with contextlib.suppress(SSL.Error):
+                self.tls.shutdown()
+                self._writer.write(self.tls.bio_read(65536))
+        self._writer.close()
+
+
+class PqTransport:
+    """HTTP/1.1 keep-alive to one server over post-quantum TLS (or plain HTTP for `http://`)."""
+
+    def __init__(
+        self,
+        server: str,
+        tls: TlsClientSettings | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        max_idle: int = 32,
+    ) -> None:
+        parts = urlsplit(server)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._authority = parts.netloc
+        self._context = client_context(tls or TlsClientSettings()) if parts.scheme == "https" else None
+        self._verify_host = not (tls.insecure if tls else False)
+        self._headers = {key.lower(): value for key, value in (headers or {}).items()}
+        self._idle: list[_Connection] = []
+        self._max_idle = max_idle
+
+    async def connect(self) -> _Connection:
+        try:
+            return await _Connection.open(self._host, self._port, self._context, self._verify_host)
+        except OSError as error:
+            raise TransportError(f"connect to {self._authority}: {error}") from error
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        for attempt in range(2):
+            reused = bool(self._idle)
+            connection = self._idle.pop() if reused else await self.connect()
+            try:
+                return await self._exchange(connection, request)
+            except (TransportError, OSError, h11.ProtocolError) as error:
+                connection.close()
+                # A pooled connection the server already closed fails at once: retry on a fresh one.
+                if not reused or attempt == 1:
+                    raise TransportError(f"{request.method} {request.path}: {error}") from error
+        raise AssertionError("unreachable")
+
+    async def _exchange(self, connection: _Connection, request: HttpRequest) -> HttpResponse:
+        await connection.send_request(request, self._authority, self._headers)
+        status, content_type, body = 0, "", bytearray()
+        while True:
+            event = await connection.next_event()
+            if isinstance(event, h11.Response):
+                status = event.status_code
+                content_type = dict(event.headers).get(b"content-type", b"").decode("latin-1")
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise TransportError("connection closed before the response ended")
+        if connection.reusable() and len(self._idle) < self._max_idle:
+            self._idle.append(connection)
+        else:
+            connection.close()
+        return HttpResponse(status, bytes(body), content_type)
+
+    async def stream_lines(self, request: HttpRequest) -> AsyncIterator[bytes]:
+        connection = await self.connect()
+        try:
+            await connection.send_request(request, self._authority, self._headers)
+            event = await connection.next_event()
+            while isinstance(event, h11.InformationalResponse):
+                event = await connection.next_event()
+            if not isinstance(event, h11.Response):
+                raise TransportError(f"{request.method} {request.path}: no response")
+            if event.status_code >= 400:
+                body = bytearray()
+                while isinstance(chunk := await connection.next_event(), h11.Data):
+                    body += chunk.data
+                raise error_from(HttpResponse(event.status_code, bytes(body)))
+            buffer = b""
+            while True:
+                chunk_event = await connection.next_event()
+                if not isinstance(chunk_event, h11.Data):
+                    break
+                buffer += chunk_event.data
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield line
+            if buffer.strip():
+                yield buffer
+        except (OSError, h11.ProtocolError) as error:
+            raise TransportError(f"{request.method} {request.path}: {error}") from error
+        finally:
+            connection.close()
+
+    async def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()

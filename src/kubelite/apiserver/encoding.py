@@ -42,7 +42,9 @@ def decode_body(request: Request, *, allow_list: bool = False) -> Any:
         else:
             raise errors.unsupported_media_type(kind)
     except ProtobufError as error:
-        raise errors.bad_request(f"the request body is not a valid Kubernetes protobuf object: {error}") from None
+        raise errors.bad_request(
+            f"the request body is not a valid Kubernetes protobuf object: {error}"
+        ) from None
     except (msgspec.DecodeError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise errors.bad_request(
             f"the request body is not valid {'YAML' if 'yaml' in kind else 'JSON'}: {error}"
@@ -72,9 +74,13 @@ def check_type(data: dict[str, Any], api_version: str, kind: str) -> None:
     body_kind = data.get("kind") or kind
     body_version = data.get("apiVersion") or api_version
     if body_version != api_version:
-        raise errors.bad_request(f"the API version in the data ({body_version}) does not match the expected API version ({api_version})")
+        raise errors.bad_request(
+            f"the API version in the data ({body_version}) does not match the expected API version ({api_version})"
+        )
     if body_kind != kind:
-        raise errors.bad_request(f"the kind in the data ({body_kind}) does not match the expected kind ({kind})")
+        raise errors.bad_request(
+            f"the kind in the data ({body_kind}) does not match the expected kind ({kind})"
+        )
     data["kind"], data["apiVersion"] = kind, api_version
     if not isinstance(data.get("metadata", {}), dict):
         raise errors.bad_request("metadata must be an object")

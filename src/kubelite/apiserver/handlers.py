@@ -467,7 +467,9 @@ class ResourceHandlers:
         meta = body.get("metadata")
         name = meta.get("name") if isinstance(meta, dict) else None
         if not isinstance(name, str) or not name:
-            raise errors.invalid("Binding", "", "", [errors.Cause("FieldValueRequired", "Required value", "metadata.name")])
+            raise errors.invalid(
+                "Binding", "", "", [errors.Cause("FieldValueRequired", "Required value", "metadata.name")]
+            )
         target = ResourceRequest(PODS, namespace, name, "binding", "create")
         response = await handle_subresource(self, request, target, {})
         assert isinstance(response, Response)

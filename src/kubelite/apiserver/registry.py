@@ -15,7 +15,6 @@ GuaranteedUpdate does.
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from kubelite.store.interface import KeyExistsError, KeyNotFoundError, RevisionC
 
 from . import errors
 from .admission import Admission
-from .objects import generate_name, metadata, rfc3339, store_key
+from .objects import generate_name, metadata, new_uid, rfc3339, store_key
 from .strategy import merge_for_update, next_generation, prepare_for_create
 from .watchcache import CachedObject, WatchCache
 
@@ -96,9 +95,15 @@ class Registry:
         return obj, kv.mod_revision
 
     async def ensure_namespace_open(self, namespace: str) -> None:
-        """Objects may be created only in a namespace that exists and is not terminating."""
-        await self.consistent()
+        """Objects may be created only in a namespace that exists and is not terminating.
+
+        The cache answers at once when it knows the namespace (as Kubernetes' lifecycle admission
+        uses its informer); only a miss waits for the cache to catch up, so a namespace created a
+        moment ago is still found."""
         found = self._cache.get(store_key(NAMESPACES, None, namespace))
+        if found is None:
+            await self.consistent()
+            found = self._cache.get(store_key(NAMESPACES, None, namespace))
         if found is None:
             raise errors.not_found("namespaces", "", namespace)
         if found.obj.get("status", {}).get("phase") == "Terminating" or found.obj["metadata"].get(
@@ -136,7 +141,7 @@ class Registry:
                 meta["name"] = generate_name(prefix)
         for field in ("uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(field, None)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = rfc3339(self._clock.now())
         meta["generation"] = 1
         prepare_for_create(resource, obj)

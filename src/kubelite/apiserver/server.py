@@ -158,7 +158,11 @@ class ApiServer:
             (head == "api" and len(segments) > 2) or (head == "apis" and len(segments) > 3)
         ):
             query = parse_query(request.query_string)
-            if method == "POST" and segments[:3] == ["api", "v1", "namespaces"] and segments[4:] == ["bindings"]:
+            if (
+                method == "POST"
+                and segments[:3] == ["api", "v1", "namespaces"]
+                and segments[4:] == ["bindings"]
+            ):
                 return await self.handlers.bind_by_body(request, segments[3])
             target = self.router.resolve(method, segments, query)
             if target is not None:

@@ -123,7 +123,9 @@ class TlsTerminator:
         return TlsConnection(self, inner)
 
 
-def _record_verification(connection: SSL.Connection, cert: crypto.X509, errnum: int, depth: int, ok: int) -> bool:
+def _record_verification(
+    connection: SSL.Connection, cert: crypto.X509, errnum: int, depth: int, ok: int
+) -> bool:
     """Note the first chain error on the connection and carry on; authentication decides later."""
     owner = connection.get_app_data()
     if not ok and isinstance(owner, TlsConnection) and not owner.verify_error:
@@ -203,7 +205,9 @@ class TlsConnection(asyncio.Protocol):
 
     def _on_established(self) -> None:
         self._established = True
-        self._terminator.handshakes.labels(negotiated_group(self.ssl), self.ssl.get_protocol_version_name()).inc()
+        self._terminator.handshakes.labels(
+            negotiated_group(self.ssl), self.ssl.get_protocol_version_name()
+        ).inc()
         peer = self.ssl.get_peer_certificate()
         info = self._inner.connection_info
         info["tls_group"] = negotiated_group(self.ssl)

@@ -17,6 +17,7 @@ import typer
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.store import open_store
 
+from .components import ComponentOptions, start_components, stop_components
 from .kubeconfig import kubeconfig_document, write_kubeconfig
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "kubelite"
@@ -33,10 +34,12 @@ async def run_control_plane(data_dir: Path, host: str, port: int, agents: int, s
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    components = start_components(server, server.clock, stop, ComponentOptions())
     print(f"kubelite is ready at {server.url}; export KUBECONFIG={kubeconfig_path.resolve()}", flush=True)
     try:
         await stop.wait()
     finally:
+        await stop_components(components)
         await server.stop()
         await store.close()
         print("kubelite stopped", flush=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,7 +192,9 @@ class LeaderElector:
         except (ApiError, TransportError) as error:
             log.warning("releasing lease %s: %s", settings.lease_name, error)
 
-    async def run(self, lead: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event) -> bool:
+    async def run(
+        self, lead: Callable[[asyncio.Event], Coroutine[Any, Any, None]], stop: asyncio.Event
+    ) -> bool:
         """Acquire, run `lead(lost)` while renewing, and return when stopped (True) or the Lease is
         lost (False); a component should exit after losing leadership, as Kubernetes' do."""
         if not await self.acquire(stop):

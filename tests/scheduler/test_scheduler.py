@@ -8,8 +8,9 @@ from collections.abc import Mapping
 import pytest
 
 from kubelite.clock import FakeClock
-from kubelite.scheduler.framework.status import SUCCESS, Status
-from kubelite.scheduler.profiles import Profile, build_framework
+from kubelite.scheduler.framework.runtime import Framework
+from kubelite.scheduler.framework.status import SUCCESS, Code, Status
+from kubelite.scheduler.profiles import DEFAULT_WEIGHTS, Profile, build_framework
 from kubelite.scheduler.records import GPU_INDICES_ANNOTATION, PodInfo
 from kubelite.scheduler.scheduler import Scheduler
 
@@ -230,5 +231,61 @@ def test_metrics_count_attempts_and_queue_sizes() -> None:
             )
             == 1.0
         )
+
+    asyncio.run(scenario())
+
+
+class GatePermit:
+    """A Permit plugin that holds every pod until the test allows or the timeout passes."""
+
+    name = "Gate"
+
+    def permit(self, state: object, pod: PodInfo, node_name: str) -> tuple[Status, float]:
+        return Status(Code.WAIT), 30.0
+
+
+def make_gated_scheduler(writer: RecordingWriter, clock: FakeClock) -> Scheduler:
+    framework = build_framework(Profile(), writer.bind)
+    gated = Framework([*framework.plugins, GatePermit()], dict(DEFAULT_WEIGHTS), framework.profile_name)
+    scheduler = Scheduler({gated.profile_name: gated}, writer, clock)
+    writer.scheduler = scheduler
+    return scheduler
+
+
+def test_permit_wait_binds_once_allowed() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        scheduler = make_gated_scheduler(writer, FakeClock())
+        scheduler.on_node("ADDED", make_node("n"))
+        scheduler.on_pod("ADDED", make_pod("p"))
+        scheduler.schedule_one()
+        await asyncio.sleep(0)
+        framework = scheduler.frameworks["default-scheduler"]
+        waiting = framework.waiting_pods.get("default/p")
+        assert waiting is not None and writer.bound == {}
+        waiting.allow("Gate")
+        await scheduler.drain_bindings()
+        assert writer.bound == {"p": "n"} and len(framework.waiting_pods) == 0
+
+    asyncio.run(scenario())
+
+
+def test_permit_wait_times_out_and_rolls_back() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        clock = FakeClock()
+        scheduler = make_gated_scheduler(writer, clock)
+        scheduler.on_node("ADDED", make_node("n", cpu="1"))
+        scheduler.on_pod("ADDED", make_pod("p", cpu="800m"))
+        scheduler.schedule_one()
+        await asyncio.sleep(0)
+        assert scheduler.table.pod_row("default/p") is not None  # assumed while it waits
+        for _ in range(10):  # let the binding task start its timer on the virtual clock
+            await asyncio.sleep(0)
+        assert clock.pending_sleepers() == 1
+        clock.advance(30)
+        await scheduler.drain_bindings()
+        assert writer.bound == {} and scheduler.table.pod_row("default/p") is None
+        assert scheduler.queue.sizes()["backoff"] == 1
 
     asyncio.run(scenario())

@@ -146,8 +146,7 @@ class Scheduler:
     ) -> None:
         status, wait = framework.permit(result.state, assumed, result.node_name)
         if status.code is Code.WAIT:
-            await self.clock.sleep(wait)  # no Permit plugin in-tree allows early; waiting means timing out
-            status = Status.unschedulable("rejected by Permit: timeout")
+            status = await self._wait_at_permit(framework, assumed, wait)
         if status.is_success:
             status = await framework.bind(result.state, assumed, self.table, result.row)
         else:
@@ -159,6 +158,22 @@ class Scheduler:
             return
         self.queue.readd_after_error(queued)
         self._wakeup.set()
+
+    async def _wait_at_permit(self, framework: Framework, pod: PodInfo, timeout: float) -> Status:
+        waiting = framework.waiting_pods.get(pod.key)
+        if waiting is None:
+            return Status.error("a Permit plugin asked to wait but the pod is not registered")
+        timer: asyncio.Future[Any] = asyncio.ensure_future(self.clock.sleep(timeout))
+        decision: asyncio.Future[Any] = waiting.decision
+        try:
+            await asyncio.wait([decision, timer], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            framework.waiting_pods.remove(pod.key)
+        if waiting.decision.done():
+            return waiting.decision.result()
+        plugins = ", ".join(sorted(waiting.pending_plugins))
+        return Status.unschedulable(f"rejected due to timeout after waiting {timeout:g}s at plugin(s) {plugins}")
 
     def _handle_unschedulable(self, framework: Framework, queued: QueuedPod, result: ScheduleResult) -> None:
         message = failed_scheduling_message(result)

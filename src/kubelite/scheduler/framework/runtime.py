@@ -41,6 +41,7 @@ from kubelite.scheduler.framework.interface import (
     ScorePlugin,
 )
 from kubelite.scheduler.framework.status import SUCCESS, Code, Status
+from kubelite.scheduler.framework.waiting import WaitingPod, WaitingPods
 from kubelite.scheduler.nodetable import NodeTable
 from kubelite.scheduler.records import PodInfo
 
@@ -93,6 +94,7 @@ class Framework:
         self.bind_plugins = [p for p in plugins if isinstance(p, BindPlugin)]
         self.post_bind_plugins = [p for p in plugins if isinstance(p, PostBindPlugin)]
         self.rng = np.random.default_rng(seed)
+        self.waiting_pods = WaitingPods()
 
     def plugin(self, name: str) -> object | None:
         return next((p for p in self.plugins if getattr(p, "name", None) == name), None)
@@ -232,15 +234,21 @@ class Framework:
         return SUCCESS, assumed
 
     def permit(self, state: CycleState, pod: PodInfo, node_name: str) -> tuple[Status, float]:
-        """Permit: the first rejection wins; otherwise WAIT with the longest timeout asked for."""
+        """Permit: the first rejection wins; otherwise WAIT (the pod is registered in `waiting_pods`)
+        with the longest timeout asked for."""
         wait = 0.0
+        waiting_plugins: set[str] = set()
         for plugin in self.permit_plugins:
             status, timeout = plugin.permit(state, pod, node_name)
             if status.is_rejected or status.code is Code.ERROR:
                 return status.with_plugin(plugin.name), 0.0
             if status.code is Code.WAIT:
                 wait = max(wait, timeout)
-        return (Status(Code.WAIT), wait) if wait > 0 else (SUCCESS, 0.0)
+                waiting_plugins.add(plugin.name)
+        if not waiting_plugins:
+            return SUCCESS, 0.0
+        self.waiting_pods.add(WaitingPod(pod, node_name, waiting_plugins))
+        return Status(Code.WAIT), wait
 
     async def bind(self, state: CycleState, pod: PodInfo, table: NodeTable, row: int) -> Status:
         """PreBind, Bind, PostBind; any failure unreserves and forgets the assumed pod."""

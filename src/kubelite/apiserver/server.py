@@ -9,6 +9,8 @@ kube-node-lease) when they are missing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -58,6 +60,8 @@ class ApiServerSettings:
     host: str = "127.0.0.1"
     port: int = 6443
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
+    #: History older than this is compacted away, as kube-apiserver asks etcd every 5 minutes.
+    compaction_interval_seconds: float = 300.0
     #: HTTPS with post-quantum key exchange; None serves plain HTTP (in-process tests only).
     tls: TlsSettings | None = None
 
@@ -93,6 +97,7 @@ class ApiServer:
         )
         self.port = settings.port
         self._ready = False
+        self._compactor: asyncio.Task[None] | None = None
 
     def _lookup(self, resource: ResourceType, namespace: str | None, name: str) -> dict[str, Any] | None:
         found = self.cache.get(store_key(resource, namespace, name))
@@ -113,10 +118,27 @@ class ApiServer:
                     if error.code != 409:
                         raise
         self.port = await self._http.start(self.settings.host, self.settings.port)
+        self._compactor = asyncio.get_running_loop().create_task(self._compact_periodically())
         self._ready = True
+
+    async def _compact_periodically(self) -> None:
+        """Each interval, compact to the revision seen one interval ago (so history spans 1-2 intervals)."""
+        previous = self.store.revision
+        while True:
+            await self.clock.sleep(self.settings.compaction_interval_seconds)
+            if previous > self.store.compacted_revision:
+                try:
+                    await self.store.compact(previous)
+                except Exception:
+                    log.exception("compaction to revision %d failed", previous)
+            previous = self.store.revision
 
     async def stop(self) -> None:
         self._ready = False
+        if self._compactor is not None:
+            self._compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compactor
         await self._http.stop()
         await self.cache.stop()
 

@@ -13,11 +13,13 @@ updates:
 The forecast for (now + lead) is the point value and an upper value: the point plus the empirical
 quantile of the recent errors, so the safety margin widens after surprises and narrows when the
 load is regular (the recent-error sizing of Google Autopilot's recommenders, Rzadca et al. 2020).
-Everything is O(1) per bucket except the quantile, which sorts a bounded window.
+Everything is O(1) per bucket except the quantile's sorted window, which is kept by insertion
+(a bounded list, so one bucket costs a short memmove rather than a sort).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -77,7 +79,8 @@ class SeasonalForecaster:
         self._history_order: deque[int] = deque()
         self._history_length = history_length
         self._predictions: dict[int, float] = {}
-        self._errors: deque[float] = deque(maxlen=self.settings.error_window)
+        self._errors: deque[float] = deque()
+        self._sorted_errors: list[float] = []
         self._season_cache: dict[tuple[int, int], float] = {}
         self._margin: float | None = None
 
@@ -106,8 +109,7 @@ class SeasonalForecaster:
         observed = self._transform(value)
         predicted = self._predictions.pop(bucket, None)
         if predicted is not None:
-            self._errors.append(observed - predicted)
-            self._margin = None
+            self._record_error(observed - predicted)
         # Predictions for buckets that never finished (gaps in the data) must not pile up.
         for stale in [key for key in self._predictions if key < bucket]:
             del self._predictions[stale]
@@ -161,12 +163,20 @@ class SeasonalForecaster:
         damped_steps = sum(phi**step for step in range(1, ahead + 1))
         return self._level + damped_steps * self._trend + self._seasonal_change(bucket, ahead)
 
+    def _record_error(self, error: float) -> None:
+        self._errors.append(error)
+        bisect.insort(self._sorted_errors, error)
+        if len(self._errors) > self.settings.error_window:
+            oldest = self._errors.popleft()
+            del self._sorted_errors[bisect.bisect_left(self._sorted_errors, oldest)]
+        self._margin = None
+
     def margin(self) -> float:
         """The safety margin (square-root units): a high quantile of the recent forecast errors."""
         if len(self._errors) < self.settings.minimum_errors:
             return self.settings.initial_margin
         if self._margin is None:  # recomputed once per finished bucket, not at every sync
-            ordered = sorted(self._errors)
+            ordered = self._sorted_errors
             index = min(len(ordered) - 1, int(self.settings.error_quantile * len(ordered)))
             self._margin = max(0.0, ordered[index])
         return self._margin

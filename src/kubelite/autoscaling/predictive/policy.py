@@ -72,8 +72,12 @@ class PredictiveSettings:
     startup_seconds: float
     """How long a new pod takes to become ready: the forecast looks this far ahead (plus a sync)."""
     upper_utilization: int = 100
-    """Utilisation (percent of requests) the upper forecast may reach; the point forecast gets the target."""
-    behavior: Behavior = field(default_factory=lambda: predictive_behavior(60))
+    """Utilisation (percent of requests) the upper forecast may reach. The upper forecast already
+    holds the safety margin learnt from the forecast's own errors, so it may use the full request;
+    the reactive HPA's 70% headroom exists because the HPA cannot see ahead."""
+    behavior: Behavior | None = None
+    """None: the default scale-up policies and a scale-down window of one lead time (see
+    `PredictiveAutoscaler`)."""
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
 
 
@@ -118,6 +122,9 @@ class PredictiveAutoscaler:
         self.settings = settings
         self.controller = controller or ControllerSettings()
         self.lead_seconds = settings.startup_seconds + self.controller.sync_period_seconds
+        # A pod removed now cannot be replaced before now + lead, so a scale-down must respect every
+        # forecast made during the last lead time: those are the forecasts for [now, now + lead].
+        self.behavior = settings.behavior or predictive_behavior(math.ceil(self.lead_seconds))
         self.forecaster = SeasonalForecaster(self.lead_seconds, settings.forecast)
         self.history = ScalingHistory()
         self._history_if_failed = self.history
@@ -125,8 +132,8 @@ class PredictiveAutoscaler:
         self.last_forecast_replicas = 0
         self.last_reactive_replicas = 0
 
-    def _capacity_per_pod(self, metric: MetricSpec, pods: Sequence[PodState]) -> tuple[float, float] | None:
-        """Milli-units one pod may carry at the target and at the upper bound."""
+    def _capacity_per_pod(self, metric: MetricSpec, pods: Sequence[PodState]) -> float | None:
+        """Milli-units of the metric one pod may carry at the upper forecast."""
         target = metric.target
         if target.type == "Utilization" and target.average_utilization:
             resource = metric.name
@@ -138,9 +145,10 @@ class PredictiveAutoscaler:
             if not requests or not any(requests):
                 return None
             request = sum(requests) / len(requests)
-            return request * target.average_utilization / 100, request * self.settings.upper_utilization / 100
+            return request * self.settings.upper_utilization / 100
         if target.type == "AverageValue" and target.average_value_milli:
-            return float(target.average_value_milli), float(target.average_value_milli)
+            # A per-pod value has no "100%": its target is the most a pod should carry.
+            return float(target.average_value_milli)
         return None
 
     def sync(
@@ -178,24 +186,20 @@ class PredictiveAutoscaler:
                 self.forecaster.observe(now, total)
                 self.last_forecast = self.forecaster.forecast(now, self.lead_seconds)
                 if self.last_forecast is not None:
-                    at_target, at_upper = capacity
-                    forecast_replicas = max(
-                        math.ceil(self.last_forecast.point / at_target - 1e-9),
-                        math.ceil(self.last_forecast.upper / at_upper - 1e-9),
-                    )
+                    forecast_replicas = math.ceil(self.last_forecast.upper / capacity - 1e-9)
         self.last_forecast_replicas, self.last_reactive_replicas = forecast_replicas, floor
         if current == 0 and spec.min_replicas != 0:
             return self._decision(current, current, "", (), statuses, self.history, self.history)
         wanted = min(max(floor, forecast_replicas, spec.min_replicas), spec.max_replicas)
         normalized = normalize_with_behavior(
-            self.history, self.settings.behavior, current, wanted, spec.min_replicas, spec.max_replicas,
+            self.history, self.behavior, current, wanted, spec.min_replicas, spec.max_replicas,
             self.controller.downscale_stabilization_seconds, now,
         )  # fmt: skip
         # Stabilisation only ever keeps more replicas than asked, so the reactive floor survives it;
         # only the scale-up rate policy can hold the count below the floor, as it would the HPA's.
         desired = normalized.replicas
         rescale = desired != current
-        after = record_scale_event(normalized.history, self.settings.behavior, current, desired, now)
+        after = record_scale_event(normalized.history, self.behavior, current, desired, now)
         self.history = after if rescale else normalized.history
         self._history_if_failed = normalized.history
         name = metric_display_name(spec.metrics[0]) if spec.metrics else "forecast"

@@ -95,6 +95,33 @@ PRIORITY_CLASSES = ResourceType(
 )
 RUNTIME_CLASSES = ResourceType("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", False)
 
+# --- security: RBAC, certificates, access reviews (served by the API server's security gate) ---
+_RBAC = "rbac.authorization.k8s.io"
+ROLES = ResourceType(_RBAC, "v1", "Role", "roles", "role", True)
+CLUSTER_ROLES = ResourceType(_RBAC, "v1", "ClusterRole", "clusterroles", "clusterrole", False)
+ROLE_BINDINGS = ResourceType(_RBAC, "v1", "RoleBinding", "rolebindings", "rolebinding", True)
+CLUSTER_ROLE_BINDINGS = ResourceType(
+    _RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", False
+)
+CERTIFICATE_SIGNING_REQUESTS = ResourceType(
+    "certificates.k8s.io",
+    "v1",
+    "CertificateSigningRequest",
+    "certificatesigningrequests",
+    "certificatesigningrequest",
+    False,
+    ("csr",),
+    ("approval", "status"),
+)
+#: Create-only: the answer is computed, never stored.
+SELF_SUBJECT_ACCESS_REVIEWS = ResourceType(
+    "authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", False
+)
+SELF_SUBJECT_REVIEWS = ResourceType(
+    "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", False
+)
+# --- end security ---
+
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
     NAMESPACES,
     NODES,
@@ -111,6 +138,13 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     HORIZONTAL_POD_AUTOSCALERS,
     PRIORITY_CLASSES,
     RUNTIME_CLASSES,
+    ROLES,
+    CLUSTER_ROLES,
+    ROLE_BINDINGS,
+    CLUSTER_ROLE_BINDINGS,
+    CERTIFICATE_SIGNING_REQUESTS,
+    SELF_SUBJECT_ACCESS_REVIEWS,
+    SELF_SUBJECT_REVIEWS,
 )
 
 _BY_KEY = {resource.key: resource for resource in RESOURCE_TYPES}

@@ -1,0 +1,54 @@
+"""Assembling a secure API server from the cluster PKI: TLS settings, authenticator and gate.
+
+`kubelite up` (and tests that want the real thing) call:
+
+    pki = ensure_pki(data_dir / "pki", advertise_addresses)
+    server = ApiServer(store, ApiServerSettings(host=..., port=..., tls=tls_settings(pki)))
+    gate = install_security(server, pki)
+    await server.start(); await gate.bootstrap_policy()
+
+`ApiServerSettings(tls=None)` without a gate stays the plain-HTTP, allow-all server that
+in-process tests use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubelite.security.pki import ClusterPki
+from kubelite.security.tokens import UserInfo, parse_token_file
+
+from .auth_endpoints import TokenIssuer
+from .authn import Authenticator, AuthnSettings
+from .authz import SecurityGate
+from .server import ApiServer
+from .tls import TlsSettings
+
+
+def tls_settings(pki: ClusterPki, *, require_pq: bool = False) -> TlsSettings:
+    return TlsSettings(
+        ecdsa_cert_pem=pki.serving_ecdsa.cert_pem,
+        ecdsa_key_pem=pki.serving_ecdsa.key_pem,
+        mldsa_cert_pem=pki.serving_mldsa.cert_pem,
+        mldsa_key_pem=pki.serving_mldsa.key_pem,
+        client_ca_pem=pki.ca_bundle_pem,
+        require_pq=require_pq,
+    )
+
+
+def load_static_tokens(path: Path | None) -> dict[str, UserInfo]:
+    return parse_token_file(path.read_text()) if path is not None and path.exists() else {}
+
+
+def install_security(
+    server: ApiServer, pki: ClusterPki, static_tokens: dict[str, UserInfo] | None = None
+) -> SecurityGate:
+    """Make `server` authenticate and authorize every request with the cluster's credentials."""
+    authenticator = Authenticator(
+        AuthnSettings(static_tokens=static_tokens or {}, service_account_key=pki.service_account_key.public_key()),
+        server.cache,
+        server.clock,
+    )
+    gate = SecurityGate(server, authenticator, TokenIssuer(pki.service_account_key, server.clock))
+    server.authorizer = gate
+    return gate

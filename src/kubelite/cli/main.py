@@ -12,6 +12,7 @@ from kubelite.cli.anomaly import app as anomaly_app
 from kubelite.cli.anomaly_detector import anomaly_detector
 from kubelite.cli.autoscale import app as autoscale_app
 from kubelite.cli.bench import app as bench_app
+from kubelite.cli.controller_manager import controller_manager
 from kubelite.cli.image import app as image_app
 from kubelite.cli.scheduler import bench_scheduler, scheduler
 from kubelite.cli.sim import app as sim_app
@@ -31,6 +32,7 @@ app.command("anomaly-detector")(anomaly_detector)
 app.add_typer(autoscale_app, name="autoscale")
 app.add_typer(bench_app, name="bench")
 bench_app.command("scheduler")(bench_scheduler)
+app.command("controller-manager")(controller_manager)
 app.add_typer(image_app, name="image")
 app.command("scheduler")(scheduler)
 app.add_typer(sim_app, name="sim")

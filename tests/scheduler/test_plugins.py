@@ -482,3 +482,34 @@ def test_inter_pod_preferred_affinity_score() -> None:
     plugin = InterPodAffinity()
     raw = plugin.score(CycleState(), pod, table, table.present)
     assert plugin.normalize_scores(CycleState(), pod, raw, table.present).tolist() == [0, 0, 100, 100, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "make_plugin",
+    [
+        pytest.param(lambda: NodeResourcesFit("LeastAllocated"), id="least"),
+        pytest.param(lambda: NodeResourcesFit("MostAllocated"), id="most"),
+        pytest.param(
+            lambda: NodeResourcesFit("RequestedToCapacityRatio", shape=((0, 0), (60, 10), (100, 2))),
+            id="ratio",
+        ),
+        pytest.param(NodeResourcesBalancedAllocation, id="balanced"),
+    ],
+)
+def test_patched_score_cache_matches_a_fresh_computation(make_plugin: Any) -> None:
+    rng = np.random.default_rng(7)
+    nodes = [
+        make_node(f"n{i}", cpu=f"{int(rng.integers(1, 16))}", memory=f"{int(rng.integers(1, 64))}Gi")
+        for i in range(40)
+    ]
+    table = table_of(*nodes)
+    cached = make_plugin()
+    pod = make_pod("probe", cpu="300m", memory="700Mi")
+    for index in range(60):
+        scores = cached.score(CycleState(), pod, table, table.present)
+        assert np.array_equal(scores, make_plugin().score(CycleState(), pod, table, table.present))
+        row = int(rng.integers(len(nodes)))
+        extra = make_pod(
+            f"x{index}", cpu=f"{int(rng.integers(50, 900))}m", memory=f"{int(rng.integers(10, 900))}Mi"
+        )
+        table.assume_pod(extra.placed(nodes[row].name), row)

@@ -76,8 +76,38 @@ def node_selector_term(raw: Json) -> Selector:
     return Selector(tuple(requirements)) if requirements else MATCH_NOTHING
 
 
+def _container_key(container: Json) -> tuple[object, ...]:
+    resources = container.get("resources") or {}
+    return (
+        tuple(sorted((resources.get("requests") or {}).items())),
+        tuple(sorted((resources.get("limits") or {}).items())),
+        container.get("restartPolicy"),
+    )
+
+
 def _effective_requests(spec: Json) -> tuple[dict[str, int], int, int]:
-    """(requests by `kubelite.api.pod_resources.pod_requests`, non-zero cpu, non-zero memory)."""
+    """(requests by `kubelite.api.pod_resources.pod_requests`, non-zero cpu, non-zero memory).
+
+    Pods of one workload share their resource stanzas, so the result is memoised on them: parsing
+    quantities is most of the cost of compiling a pod."""
+    key = (
+        tuple(_container_key(c) for c in spec.get("containers") or ()),
+        tuple(_container_key(c) for c in spec.get("initContainers") or ()),
+        tuple(sorted((spec.get("overhead") or {}).items())),
+    )
+    cached = _REQUESTS_MEMO.get(key)
+    if cached is None:
+        if len(_REQUESTS_MEMO) >= 4096:
+            _REQUESTS_MEMO.clear()
+        cached = _REQUESTS_MEMO[key] = _compute_requests(spec)
+    totals, nonzero_cpu, nonzero_memory = cached
+    return dict(totals), nonzero_cpu, nonzero_memory
+
+
+_REQUESTS_MEMO: dict[tuple[object, ...], tuple[dict[str, int], int, int]] = {}
+
+
+def _compute_requests(spec: Json) -> tuple[dict[str, int], int, int]:
     typed = msgspec.convert(spec, PodSpec)
     totals = {name: amount for name, amount in pod_requests(typed).items() if amount}
     nonzero_cpu = nonzero_memory = 0

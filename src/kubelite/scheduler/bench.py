@@ -120,7 +120,7 @@ class MemoryWriter:
     async def bind(self, pod: PodInfo, node_name: str, annotations: Mapping[str, str]) -> Status:
         self.bound_at[pod.key] = time.perf_counter()
         if self.scheduler is not None:
-            self.scheduler.on_pod("MODIFIED", pod.placed(node_name))
+            self.scheduler.on_pod("MODIFIED", pod)  # the assumed pod already names its node
         return SUCCESS
 
     async def mark_unschedulable(self, pod: PodInfo, message: str, nominated_node: str) -> None:

@@ -63,6 +63,7 @@ class AttributeMemo(Generic[K]):
 Rows = slice | npt.NDArray[np.intp]
 VectorFunction = Callable[[Rows], npt.NDArray[np.int64]]
 _MAX_PATCH_ROWS = 256
+_SCALAR_PATCH_ROWS = 8
 
 
 class RowCache(Generic[K]):
@@ -77,7 +78,15 @@ class RowCache(Generic[K]):
         self._entries: dict[K, tuple[int, int, npt.NDArray[np.int64]]] = {}
         self._max_entries = max_entries
 
-    def get(self, key: K, table: NodeTable, compute: VectorFunction) -> npt.NDArray[np.int64]:
+    def get(
+        self,
+        key: K,
+        table: NodeTable,
+        compute: VectorFunction,
+        compute_one: Callable[[int], int] | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """The vector for `key`; `compute_one(row)`, when given, patches a few rows without numpy
+        (one numpy call costs about a microsecond, more than the scalar arithmetic it would do)."""
         entry = self._entries.get(key)
         generation = table.usage_generation
         if entry is not None and entry[1] == table.size:
@@ -85,8 +94,12 @@ class RowCache(Generic[K]):
             if changed is not None and len(changed) <= _MAX_PATCH_ROWS:
                 vector = entry[2]
                 if changed:
-                    rows = np.unique(np.asarray(changed, dtype=np.intp))
-                    vector[rows] = compute(rows)
+                    if compute_one is not None and len(changed) <= _SCALAR_PATCH_ROWS:
+                        for row in set(changed):
+                            vector[row] = compute_one(row)
+                    else:
+                        rows = np.unique(np.asarray(changed, dtype=np.intp))
+                        vector[rows] = compute(rows)
                     self._entries[key] = (generation, table.size, vector)
                 return vector
         vector = np.array(compute(slice(None)), dtype=np.int64)

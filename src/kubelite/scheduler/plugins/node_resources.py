@@ -68,6 +68,15 @@ def _requested_with_pod(pod: PodInfo, table: NodeTable, resource: str, nonzero: 
     return table.requested(table.resource_column(resource))[rows] + pod.requests.get(resource, 0)
 
 
+def _requested_at(pod: PodInfo, table: NodeTable, resource: str, nonzero: bool, row: int) -> int:
+    """`_requested_with_pod` for one row, in Python ints (the cache's scalar patch path)."""
+    if resource == CPU and nonzero:
+        return int(table.nonzero_requested_cpu[row]) + pod.nonzero_cpu
+    if resource == MEMORY and nonzero:
+        return int(table.nonzero_requested_memory[row]) + pod.nonzero_memory
+    return int(table.requested(table.resource_column(resource))[row]) + pod.requests.get(resource, 0)
+
+
 def _score_key(pod: PodInfo) -> tuple[object, ...]:
     return (pod.nonzero_cpu, pod.nonzero_memory, tuple(sorted(pod.requests.items())))
 
@@ -111,7 +120,30 @@ class NodeResourcesFit:
         return FilterResult(feasible, explain=explain)
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
-        return self._cache.get(_score_key(pod), table, lambda rows: self._score_rows(pod, table, rows))
+        return self._cache.get(
+            _score_key(pod),
+            table,
+            lambda rows: self._score_rows(pod, table, rows),
+            lambda row: self._score_row(pod, table, row),
+        )
+
+    def _score_row(self, pod: PodInfo, table: NodeTable, row: int) -> int:
+        total = weight_sum = 0
+        for resource in self.resources:
+            allocatable = int(table.allocatable(table.resource_column(resource.name))[row])
+            if allocatable <= 0:
+                continue
+            requested = _requested_at(pod, table, resource.name, True, row)
+            if self.strategy == "LeastAllocated":
+                score = max(allocatable - requested, 0) * MAX_NODE_SCORE // allocatable
+            elif self.strategy == "MostAllocated":
+                score = min(requested, allocatable) * MAX_NODE_SCORE // allocatable
+            else:
+                utilisation = min(requested * 100 // allocatable, 100)
+                score = int(np.interp(utilisation, self._shape_x, self._shape_y))
+            total += score * resource.weight
+            weight_sum += resource.weight
+        return total // max(weight_sum, 1)
 
     def _score_rows(self, pod: PodInfo, table: NodeTable, rows: Rows) -> IntArray:
         total: IntArray | None = None
@@ -149,7 +181,24 @@ class NodeResourcesBalancedAllocation:
         self._cache: RowCache[tuple[object, ...]] = RowCache()
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
-        return self._cache.get(_score_key(pod), table, lambda rows: self._score_rows(pod, table, rows))
+        return self._cache.get(
+            _score_key(pod),
+            table,
+            lambda rows: self._score_rows(pod, table, rows),
+            lambda row: self._score_row(pod, table, row),
+        )
+
+    def _score_row(self, pod: PodInfo, table: NodeTable, row: int) -> int:
+        fractions = []
+        for resource in self.resources:
+            allocatable = int(table.allocatable(table.resource_column(resource.name))[row])
+            requested = _requested_at(pod, table, resource.name, False, row)
+            fractions.append(min(requested / max(allocatable, 1), 1.0))
+        if len(fractions) == 2:
+            deviation = abs(fractions[0] - fractions[1]) / 2
+        else:
+            deviation = float(np.std(np.array(fractions)))
+        return int((1.0 - deviation) * MAX_NODE_SCORE)
 
     def _score_rows(self, pod: PodInfo, table: NodeTable, rows: Rows) -> IntArray:
         fractions = []

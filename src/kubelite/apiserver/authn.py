@@ -9,6 +9,8 @@ that recognises the request wins; if none does and one found a bad credential, t
    - bootstrap tokens (`<id>.<secret>`), looked up as Secrets in kube-system in the watch cache;
    - ServiceAccount JWTs from the TokenRequest API, whose ServiceAccount must still exist with
      the uid the token was bound to.
+Requests from in-process components (peer "in-process": they never cross a socket) act as
+`system:apiserver` in `system:masters`, as kube-apiserver's loopback client does.
 Every authenticated user also gets `system:authenticated`. A request with no credentials is
 `system:anonymous` (group `system:unauthenticated`); the gate only lets it reach the public paths.
 
@@ -45,6 +47,9 @@ from .watchcache import WatchCache
 
 AUTHENTICATED = "system:authenticated"
 ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
+#: The peer `InProcessTransport` writes on its requests; a network peer is always "host:port".
+IN_PROCESS_PEER = "in-process"
+LOOPBACK = UserInfo("system:apiserver", ("system:masters", AUTHENTICATED))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,10 @@ class Authenticator:
         self._clock = clock
 
     def authenticate(self, request: Request) -> AuthnResult:
+        if request.peer == IN_PROCESS_PEER:
+            # Components sharing the API server's process call its handler directly, never over
+            # a socket: like kube-apiserver's loopback client they act as a privileged identity.
+            return LOOPBACK
         rejection: Rejected | None = None
         peer = request.connection_info.get("peer_certificate")
         if isinstance(peer, PeerCertificate):

@@ -16,6 +16,7 @@ from kubelite.cli.controller_manager import controller_manager
 from kubelite.cli.image import app as image_app
 from kubelite.cli.scheduler import bench_scheduler, scheduler
 from kubelite.cli.sim import app as sim_app
+from kubelite.cli.token import app as token_app
 from kubelite.cli.up import up
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.command("controller-manager")(controller_manager)
 app.add_typer(image_app, name="image")
 app.command("scheduler")(scheduler)
 app.add_typer(sim_app, name="sim")
+app.add_typer(token_app, name="token")
 app.command("up")(up)
 
 

@@ -14,22 +14,40 @@ from pathlib import Path
 
 import typer
 
+from kubelite.apiserver.auth_setup import install_security, load_static_tokens, tls_settings
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
+from kubelite.security.pki import ensure_pki
 from kubelite.store import open_store
 
 from .components import ComponentOptions, start_components, stop_components
-from .kubeconfig import kubeconfig_document, write_kubeconfig
+from .kubeconfig import write_kubeconfig
+from .token import SecurityOptions, admin_kubeconfig, publish_cluster_info
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "kubelite"
 
 
-async def run_control_plane(data_dir: Path, host: str, port: int, agents: int, store_url: str | None) -> None:
+async def run_control_plane(
+    data_dir: Path,
+    host: str,
+    port: int,
+    agents: int,
+    store_url: str | None,
+    security: SecurityOptions | None = None,
+) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(store_url or f"sqlite:///{(data_dir / 'state.db').resolve()}")
-    server = ApiServer(store, ApiServerSettings(host=host, port=port))
+    # Security: PKI under DIR/pki, HTTPS only, authentication and RBAC (see docs/security.md).
+    options = security or SecurityOptions()
+    pki = ensure_pki(data_dir / "pki", options.advertise_addresses)
+    server = ApiServer(
+        store, ApiServerSettings(host=host, port=port, tls=tls_settings(pki, require_pq=options.require_pq))
+    )
+    gate = install_security(server, pki, load_static_tokens(options.token_auth_file))
     await server.start()
+    await gate.bootstrap_policy()
+    await publish_cluster_info(server, pki)
     kubeconfig_path = data_dir / "kubeconfig"
-    write_kubeconfig(kubeconfig_path, kubeconfig_document(server.url))
+    write_kubeconfig(kubeconfig_path, admin_kubeconfig(server.url, pki))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -56,6 +74,15 @@ def up(
         None, "--store", help="Store URL (default: sqlite:///DIR/state.db; or memory://)."
     ),
     log_level: str = typer.Option("WARNING", "--log-level", help="Python logging level."),
+    require_pq: bool = typer.Option(
+        False, "--require-pq", help="Refuse TLS clients that offer no post-quantum hybrid group."
+    ),
+    advertise_address: list[str] = typer.Option(
+        [], "--advertise-address", help="Extra address (IP or DNS) for the serving certificate."
+    ),
+    token_auth_file: Path | None = typer.Option(
+        None, "--token-auth-file", help="Static bearer tokens: token,user,uid,\"group1,group2\"."
+    ),
 ) -> None:
     """Start a cluster: API server and control plane on a local data directory."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -65,4 +92,5 @@ def up(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a pinned dependency
         pass
-    asyncio.run(run_control_plane(data_dir, host, port, agents, store))
+    security = SecurityOptions(require_pq, tuple(advertise_address), token_auth_file)
+    asyncio.run(run_control_plane(data_dir, host, port, agents, store, security))

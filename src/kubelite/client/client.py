@@ -16,6 +16,7 @@ from kubelite.api.resources import PODS, ResourceType
 from . import core
 from .core import PATCH_CONTENT_TYPES, PatchType
 from .kubeconfig import load_kubeconfig
+from .pq_transport import PqTransport, TlsClientSettings
 from .transport import HttpTransport, Transport
 
 Object = dict[str, Any]
@@ -36,7 +37,18 @@ class ApiClient:
     @classmethod
     def from_kubeconfig(cls, path: str | Path, *, context: str | None = None) -> ApiClient:
         access = load_kubeconfig(path, context)
-        transport = HttpTransport(access.server, verify=access.ssl_context(), headers=access.headers())
+        transport: Transport
+        if access.server.startswith("https://"):
+            # Post-quantum TLS (X25519MLKEM768, ML-DSA-65 certificates) needs OpenSSL 4, not `ssl`.
+            tls = TlsClientSettings(
+                ca_pem=access.certificate_authority_pem,
+                client_cert_pem=access.client_certificate_pem,
+                client_key_pem=access.client_key_pem,
+                insecure=access.insecure_skip_tls_verify,
+            )
+            transport = PqTransport(access.server, tls, headers=access.headers())
+        else:
+            transport = HttpTransport(access.server, verify=access.ssl_context(), headers=access.headers())
         return cls(transport, default_namespace=access.namespace)
 
     async def close(self) -> None:

@@ -145,6 +145,9 @@ class BenchResult:
     p50_latency_ms: float
     p99_latency_ms: float
     peak_rss_mb: float
+    cpu_seconds: float = 0.0
+    """CPU time this process used in the window: on a shared machine, pods / cpu_seconds is the
+    throughput the scheduler would reach with a core to itself."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,6 +175,7 @@ async def run_in_process(
     stop = asyncio.Event()
     created_at: dict[str, float] = {}
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for obj in objects:
         pod = pod_info(obj)
         created_at[pod.key] = time.perf_counter()
@@ -183,6 +187,7 @@ async def run_in_process(
     stop.set()
     await runner
     end = max(writer.bound_at.values(), default=time.perf_counter())
+    cpu_seconds = time.process_time() - cpu_start
     latencies = np.array([writer.bound_at[key] - created_at[key] for key in writer.bound_at]) * 1000
     seconds = end - start
     return BenchResult(
@@ -198,4 +203,5 @@ async def run_in_process(
         p50_latency_ms=round(float(np.percentile(latencies, 50)), 2) if latencies.size else 0.0,
         p99_latency_ms=round(float(np.percentile(latencies, 99)), 2) if latencies.size else 0.0,
         peak_rss_mb=round(peak_rss_mb(), 1),
+        cpu_seconds=round(cpu_seconds, 3),
     )

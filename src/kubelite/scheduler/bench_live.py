@@ -79,6 +79,7 @@ async def run_live(
     scheduler_task = asyncio.create_task(run_scheduler(client, [Profile()], stop, seed=seed))
     objects = [fake_pod(index, workload) for index in range(pods)]
     start = time.perf_counter()
+    cpu_start = time.process_time()
 
     async def create(obj: dict[str, Any]) -> None:
         created_at[str(obj["metadata"]["name"])] = time.perf_counter()
@@ -93,6 +94,7 @@ async def run_live(
         watcher.cancel()
         await asyncio.gather(watcher, scheduler_task, return_exceptions=True)
     end = max(bound_at.values(), default=time.perf_counter())
+    cpu_seconds = time.process_time() - cpu_start
     latencies = np.array([bound_at[name] - created_at[name] for name in bound_at]) * 1000
     seconds = end - start
     await _cleanup(client, [*objects, *existing], node_objects)
@@ -109,6 +111,7 @@ async def run_live(
         p50_latency_ms=round(float(np.percentile(latencies, 50)), 2) if latencies.size else 0.0,
         p99_latency_ms=round(float(np.percentile(latencies, 99)), 2) if latencies.size else 0.0,
         peak_rss_mb=round(peak_rss_mb(), 1),
+        cpu_seconds=round(cpu_seconds, 3),
     )
 
 

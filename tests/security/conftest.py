@@ -92,10 +92,13 @@ def request(
 ) -> HttpResponse:
     """One request on a fresh connection (so every call is also one handshake)."""
 
+    extra = dict(headers or {})
+    content_type = extra.pop("content-type", "application/json")
+
     async def go() -> HttpResponse:
-        transport = PqTransport(url, tls, headers=headers)
+        transport = PqTransport(url, tls, headers=extra)
         try:
-            return await transport.send(HttpRequest(method, path, body=body))
+            return await transport.send(HttpRequest(method, path, body=body, content_type=content_type))
         finally:
             await transport.close()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from kubelite.client.pq_transport import TlsClientSettings
 from kubelite.client.errors import TransportError
+from kubelite.client.pq_transport import TlsClientSettings
 from kubelite.security.pki import ClusterPki
 
 from .conftest import SecureServer, request

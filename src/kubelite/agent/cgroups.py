@@ -43,9 +43,7 @@ class CgroupLayout:
     own_paths: dict[str, str]
 
 
-def detect_layout(
-    mounts_text: str | None = None, self_cgroup_text: str | None = None
-) -> CgroupLayout | None:
+def detect_layout(mounts_text: str | None = None, self_cgroup_text: str | None = None) -> CgroupLayout | None:
     """Read /proc/self/mounts and /proc/self/cgroup; None when no usable cgroup controllers exist."""
     if mounts_text is None:
         mounts_text = Path("/proc/self/mounts").read_text()

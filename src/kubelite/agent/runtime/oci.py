@@ -133,6 +133,10 @@ class OciRuntime:
     def _runc_command(self, *arguments: str) -> list[str]:
         return [self._runc, "--root", str(self._runc_root), *arguments]
 
+    def exec_command(self, container_id: str, argv: list[str]) -> list[str]:
+        """The host command that runs `argv` inside a running container (exec probes)."""
+        return self._runc_command("exec", container_id, *argv)
+
     def start(self, spec: ContainerSpec) -> SupervisedContainer | StartFailure:
         image = self._images.lookup(spec.image)
         if image is None or image.kind != "rootfs":

@@ -1,0 +1,376 @@
+"""One pod on the node, from admission to its final status: the kubelet's per-pod worker.
+
+Data flow: `run` resolves the pod's ConfigMaps/Secrets and volumes (`pod_spec`), runs the init
+containers one at a time to success, starts the regular containers through the runtime the pod's
+`runtimeClassName` chose, then supervises: it polls each container for its exit, applies the
+restart policy with CrashLoopBackOff (`lifecycle`), runs startup, liveness and readiness probes
+(`probe_checks`), and offers the rendered status (`pod_status`) to the coalescing `StatusWriter`
+whenever it changed. `request_termination(grace)` (the pod got a deletionTimestamp) stops every
+container, SIGTERM then SIGKILL after the grace period, writes the final status and returns, after
+which the agent deletes the pod object with grace 0.
+
+Runtime calls block (fork/exec, runc, waitpid), so they go through `run_blocking`, a thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import httpx
+import msgspec
+
+from kubelite.agent.lifecycle import CrashLoopBackoff, RestartPolicy, should_restart
+from kubelite.agent.pod_spec import (
+    ConfigError,
+    container_env,
+    container_spec,
+    fetch_references,
+    prepare_volumes,
+)
+from kubelite.agent.pod_status import ConditionMemory, ContainerRecord, phase_of, pod_status
+from kubelite.agent.probe_checks import build_check, probe_settings
+from kubelite.agent.probes import ExecInContainer, ProbeKind, ProbeTracker
+from kubelite.agent.runtime.interface import ContainerExit, ContainerRuntime, LogPaths, StartFailure
+from kubelite.agent.status_writer import StatusWriter
+from kubelite.api.models.pod import PodSpec
+from kubelite.api.pod_resources import qos_class
+from kubelite.client import ApiClient, ApiError, TransportError
+from kubelite.clock import Clock
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+T = TypeVar("T")
+RunBlocking = Callable[[Callable[[], T]], Awaitable[T]]
+CONFIG_RETRY_SECONDS = 2.0
+DEFAULT_GRACE_SECONDS = 30
+# The final status write is waited for, but a dead API server must not hold the worker forever.
+SETTLE_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class WorkerContext:
+    """What every pod worker on a node shares."""
+
+    client: ApiClient
+    clock: Clock
+    status_writer: StatusWriter
+    backoff: CrashLoopBackoff
+    run_blocking: Callable[[Callable[[], Any]], Awaitable[Any]]
+    http: httpx.Client
+    pods_dir: Path
+    host_ip: str
+    poll_seconds: float
+    exec_for: Callable[[str, str, list[tuple[str, str]]], ExecInContainer | None]
+
+
+class PodWorker:
+    """See the module docstring."""
+
+    def __init__(self, pod: Object, runtime: ContainerRuntime, context: WorkerContext) -> None:
+        metadata = pod["metadata"]
+        self.pod = pod
+        self.namespace = str(metadata.get("namespace", "default"))
+        self.name = str(metadata["name"])
+        self.uid = str(metadata.get("uid", ""))
+        self.spec = msgspec.convert(pod.get("spec") or {}, PodSpec)
+        self.restart_policy = cast(RestartPolicy, self.spec.restart_policy or "Always")
+        self.runtime = runtime
+        self.context = context
+        self.init = [ContainerRecord(c, runtime.NAME) for c in self.spec.init_containers or []]
+        self.regular = [ContainerRecord(c, runtime.NAME) for c in self.spec.containers]
+        for record in self.regular if self.init else []:
+            record.waiting_reason = "PodInitializing"
+        self.pod_dir = context.pods_dir / self.uid
+        self.start_time = context.clock.now()
+        self.finished = False
+        self._conditions = ConditionMemory()
+        self._sandbox_ready = False
+        self._env: dict[str, list[tuple[str, str]]] = {}
+        self._volumes: dict[str, tuple[Path, bool]] = {}
+        self._terminating = asyncio.Event()
+        self._grace_seconds = float(
+            self.spec.termination_grace_period_seconds
+            if self.spec.termination_grace_period_seconds is not None
+            else DEFAULT_GRACE_SECONDS
+        )
+        self._last_offered: Object | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    def request_termination(self, grace_seconds: float | None) -> None:
+        if grace_seconds is not None:
+            self._grace_seconds = min(self._grace_seconds, max(0.0, grace_seconds))
+        self._terminating.set()
+
+    @property
+    def terminating(self) -> bool:
+        return self._terminating.is_set()
+
+    def records(self) -> list[ContainerRecord]:
+        return [*self.init, *self.regular]
+
+    def log_paths(self, container: str, previous: bool) -> LogPaths | None:
+        """The log files of a container's current (or previous) attempt."""
+        for record in self.records():
+            if record.name == container:
+                index = len(record.attempt_dirs) - (2 if previous else 1)
+                if index < 0:
+                    return None
+                directory = record.attempt_dirs[index]
+                return LogPaths(directory / "stdout.log", directory / "stderr.log")
+        return None
+
+    # ---- status
+    def status(self) -> Object:
+        phase = phase_of(self.restart_policy, self.init, self.regular)
+        if self.terminating and all(r.state != "running" for r in self.records()):
+            # Deleted pods end terminal: they are not restarted whatever the policy.
+            phase = phase_of("Never", self.init, self.regular)
+            if phase not in ("Succeeded", "Failed"):
+                phase = "Failed"
+        return pod_status(
+            phase,
+            self.init,
+            self.regular,
+            self._conditions,
+            self._sandbox_ready,
+            self.context.host_ip,
+            self.start_time,
+            qos_class(self.spec),
+            self.context.clock.now(),
+        )
+
+    def publish(self) -> None:
+        status = self.status()
+        if status != self._last_offered:
+            self._last_offered = status
+            self.context.status_writer.offer(self.key, status)
+
+    # ---- the worker
+    async def run(self) -> None:
+        try:
+            self.publish()
+            if await self._prepare() and await self._run_init_containers():
+                for record in self.regular:
+                    await self._start(record)
+                self.publish()
+                await self._supervise()
+        except (ApiError, TransportError) as error:
+            log.warning("pod %s/%s: %s", self.namespace, self.name, error)
+        finally:
+            await self._stop_all()
+            self.finished = True
+            self.publish()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self.context.status_writer.settle(self.key), SETTLE_TIMEOUT_SECONDS)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep on the injected clock, waking early when termination is requested."""
+        sleeper = asyncio.ensure_future(self.context.clock.sleep(seconds))
+        waiter = asyncio.ensure_future(self._terminating.wait())
+        await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
+        sleeper.cancel()
+        waiter.cancel()
+
+    async def _prepare(self) -> bool:
+        while not self.terminating:
+            references = await fetch_references(self.context.client, self.namespace, self.spec)
+            problem: ConfigError | None = None
+            for record in self.records():
+                env = container_env(self.pod, record.container, references)
+                if isinstance(env, ConfigError):
+                    problem = env
+                    break
+                self._env[record.name] = env
+            if problem is None:
+                volumes = await self.context.run_blocking(
+                    functools.partial(prepare_volumes, self.spec, references, self.pod_dir)
+                )
+                if isinstance(volumes, ConfigError):
+                    problem = volumes
+                else:
+                    self._volumes = volumes
+                    self._sandbox_ready = True
+                    return True
+            for record in self.init[:1] or self.regular:
+                record.waiting_reason, record.waiting_message = "CreateContainerConfigError", problem.message
+            self.publish()
+            await self._pause(CONFIG_RETRY_SECONDS)
+        return False
+
+    async def _start(self, record: ContainerRecord) -> None:
+        attempt = len(record.attempt_dirs)
+        state_dir = self.pod_dir / "containers" / record.name / str(attempt)
+        container_id = f"{self.uid}-{record.name}-{attempt}"
+        spec = container_spec(
+            self.pod, record.container, container_id, state_dir, self._env.get(record.name, []), self._volumes
+        )
+        record.attempt_dirs.append(state_dir)
+        if attempt > 0:
+            record.restart_count += 1
+        record.restart_pending = False
+        started = await self.context.run_blocking(lambda: self.runtime.start(spec))
+        if isinstance(started, StartFailure):
+            record.state, record.waiting_reason, record.waiting_message = (
+                "waiting",
+                started.reason,
+                started.message,
+            )
+            record.handle = None
+            record.restart_pending = True
+            self.context.backoff.record_exit((self.uid, record.name), 0.0)
+            return
+        record.handle = started
+        record.runtime_id = f"{self.runtime.NAME}://{container_id}"
+        record.state, record.exit, record.waiting_message = "running", None, ""
+        record.started_at = self.context.clock.now()
+        record.started_monotonic = self.context.clock.monotonic()
+        record.ready = False
+        record.started = record.container.startup_probe is None
+        record.probes = self._trackers(record)
+        if record.container.readiness_probe is None:
+            record.ready = record.started and record in self.regular
+
+    def _trackers(self, record: ContainerRecord) -> dict[ProbeKind, ProbeTracker]:
+        container = record.container
+        chosen: dict[ProbeKind, Any] = {
+            "startup": container.startup_probe,
+            "liveness": container.liveness_probe,
+            "readiness": container.readiness_probe,
+        }
+        return {
+            kind: ProbeTracker(kind, probe_settings(probe), self.context.clock, record.started_monotonic)
+            for kind, probe in chosen.items()
+            if probe is not None
+        }
+
+    def _on_exit(self, record: ContainerRecord, exit: ContainerExit, restartable: bool) -> bool:
+        """Record an exit; True when the container will be restarted."""
+        record.handle = None
+        record.ready = False
+        ran_for = exit.finished_at - exit.started_at
+        if restartable and should_restart(self.restart_policy, exit.exit_code):
+            key = (self.uid, record.name)
+            self.context.backoff.record_exit(key, ran_for)
+            record.last_exit, record.exit, record.restart_pending = exit, None, True
+            record.state = "waiting"
+            record.waiting_reason, record.waiting_message = (
+                "CrashLoopBackOff",
+                (
+                    f"back-off restarting failed container={record.name} pod={self.name}_{self.namespace}({self.uid})"
+                ),
+            )
+            return True
+        record.state, record.exit = "terminated", exit
+        return False
+
+    async def _wait_exit(self, record: ContainerRecord) -> ContainerExit | None:
+        handle = record.handle
+        if handle is None:
+            return None
+        return cast(ContainerExit | None, await self.context.run_blocking(handle.poll))
+
+    async def _restart_if_due(self, record: ContainerRecord) -> bool:
+        if record.restart_pending and not self.context.backoff.in_backoff((self.uid, record.name)):
+            await self._start(record)
+            return True
+        return False
+
+    async def _run_init_containers(self) -> bool:
+        for record in self.init:
+            await self._start(record)
+            self.publish()
+            while not self.terminating:
+                if record.state == "running":
+                    exit = await self._wait_exit(record)
+                    if exit is not None:
+                        # Init containers restart on failure unless the pod never restarts.
+                        restarting = self._on_exit(
+                            record, exit, restartable=exit.exit_code != 0 and self.restart_policy != "Never"
+                        )
+                        self.publish()
+                        if not restarting:
+                            if exit.exit_code != 0:
+                                return False
+                            break
+                elif await self._restart_if_due(record):
+                    self.publish()
+                elif record.state == "terminated":
+                    return False
+                await self._pause(self.context.poll_seconds)
+            if self.terminating:
+                return False
+        for record in self.regular:
+            record.waiting_reason = "ContainerCreating"
+        return True
+
+    async def _supervise(self) -> None:
+        while not self.terminating:
+            for record in self.regular:
+                if record.state == "running":
+                    exit = await self._wait_exit(record)
+                    if exit is not None:
+                        self._on_exit(record, exit, restartable=True)
+                    else:
+                        await self._probe(record)
+                else:
+                    await self._restart_if_due(record)
+            self.publish()
+            phase = phase_of(self.restart_policy, self.init, self.regular)
+            if phase in ("Succeeded", "Failed"):
+                return
+            await self._pause(self._next_wake())
+
+    def _next_wake(self) -> float:
+        wake = self.context.poll_seconds
+        for record in self.regular:
+            for tracker in record.probes.values():
+                wake = min(wake, tracker.seconds_until_due())
+        return max(wake, 0.001)
+
+    async def _probe(self, record: ContainerRecord) -> None:
+        kinds: list[ProbeKind] = ["startup"] if not record.started else ["liveness", "readiness"]
+        for kind in kinds:
+            tracker = record.probes.get(kind)
+            if tracker is None or not tracker.due():
+                continue
+            probe = getattr(record.container, f"{kind}_probe")
+            execute = self.context.exec_for(
+                self.runtime.NAME, record.runtime_id.partition("://")[2], self._env.get(record.name, [])
+            )
+            check = build_check(probe, record.container, self.context.host_ip, self.context.http, execute)
+            tracker.observe(await self.context.run_blocking(check))
+            if kind == "startup" and tracker.ready:
+                record.started = True
+                record.ready = "readiness" not in record.probes
+            elif kind == "readiness":
+                record.ready = tracker.ready
+            if tracker.wants_restart and record.handle is not None:
+                handle = record.handle
+                grace = float(probe.termination_grace_period_seconds or self._grace_seconds)
+                exit = await self.context.run_blocking(functools.partial(handle.stop, grace))
+                self._on_exit(record, exit, restartable=True)
+                return
+
+    async def _stop_all(self) -> None:
+        running = [r for r in self.records() if r.handle is not None]
+
+        async def stop(record: ContainerRecord) -> None:
+            handle = record.handle
+            assert handle is not None
+            exit = await self.context.run_blocking(lambda: handle.stop(self._grace_seconds))
+            self._on_exit(record, exit, restartable=False)
+
+        await asyncio.gather(*(stop(record) for record in running))
+        for record in self.records():
+            if record.state == "waiting":
+                record.restart_pending = False

@@ -159,6 +159,10 @@ async def run_api_benchmark(access: ClusterAccess, *, quick: bool = False) -> di
         1,
     )
     get_request = target.request("GET", f"/api/v1/namespaces/{ns_get}/configmaps/target")
+    # The baseline, measured in the same run: the cheapest request the server answers (/livez), so
+    # the GET ratio says what the API path costs on top of the HTTP server and load generator.
+    livez_request = target.request("GET", "/livez")
+    baseline = await target.load(lambda i: livez_request, 60_000 // scale, 32)
     gets = await target.load(lambda i: get_request, 60_000 // scale, 32)
     creates = await target.load(
         lambda i: target.request("POST", f"/api/v1/namespaces/{ns_create}/configmaps", _config_map(f"c-{i}")),
@@ -179,7 +183,8 @@ async def run_api_benchmark(access: ClusterAccess, *, quick: bool = False) -> di
     watch = await _watch_fanout(target, ns_watch, 100 // min(scale, 10) if not quick else 10, 2_000 // scale)
     results = {
         "server": access.server,
-        "get": gets.summary(),
+        "baseline_livez": baseline.summary(),
+        "get": {**gets.summary(), "ratio_to_baseline": round(gets.rate / baseline.rate, 3) if baseline.rate else None},
         "create": creates.summary(),
         "mutating_at_1000_per_second": paced.summary(),
         "list_10000_pods" if not quick else "list_pods": {**lists.summary(), "pods": pods},

@@ -289,3 +289,30 @@ def test_permit_wait_times_out_and_rolls_back() -> None:
         assert scheduler.queue.sizes()["backoff"] == 1
 
     asyncio.run(scenario())
+
+
+def test_preemption_resolves_anti_affinity_by_evicting_the_conflicting_pod() -> None:
+    async def scenario() -> None:
+        writer = RecordingWriter()
+        clock = FakeClock()
+        scheduler = make_scheduler(writer, clock)
+        scheduler.on_node("ADDED", make_node("n", cpu="8"))
+        scheduler.on_pod("ADDED", make_pod("db-low", labels={"app": "db"}, priority=0, node_name="n"))
+        scheduler.on_pod("ADDED", make_pod("bystander", labels={"app": "web"}, priority=0, node_name="n"))
+        anti = {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "kubernetes.io/hostname"}
+                ]
+            }
+        }
+        scheduler.on_pod("ADDED", make_pod("db-high", labels={"app": "other"}, priority=100, affinity=anti))
+        await settle(scheduler)
+        assert writer.failed["db-high"][1] == "n"
+        assert writer.evicted == ["db-low"]  # the bystander is reprieved: it does not conflict
+        assert scheduler.table.pod_row("default/bystander") is not None
+        clock.advance(1.0)
+        await settle(scheduler)
+        assert writer.bound == {"db-high": "n"}
+
+    asyncio.run(scenario())

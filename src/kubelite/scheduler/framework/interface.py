@@ -72,6 +72,9 @@ class Diagnosis:
     pre_filter_status: Status | None = None
     rejected_by: Mapping[str, BoolArray] = field(default_factory=dict)
     """Per Filter plugin, every row it rejected (not only the rows it rejected first)."""
+    passes_filters: Callable[[int], bool] | None = None
+    """Whether the pod would pass every PreFilter and Filter on a row given the table as it is now
+    (PostFilter uses it to try evictions: remove pods from the table, ask, put them back)."""
 
 
 @dataclass(frozen=True, slots=True)

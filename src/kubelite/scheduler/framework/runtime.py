@@ -197,7 +197,13 @@ class Framework:
         rejected_by = {
             name: present & ~outcome.feasible for name, outcome in outcomes if outcome.feasible is not None
         }
-        diagnosis = Diagnosis(counts, unresolvable, table.node_count, rejected_by=rejected_by)
+        diagnosis = Diagnosis(
+            counts,
+            unresolvable,
+            table.node_count,
+            rejected_by=rejected_by,
+            passes_filters=lambda row: self.passes_filters(result.pod, table, row),
+        )
         result.diagnosis = diagnosis
         result.rejecting_plugins = frozenset(rejecting)
         result.status = Status(Code.UNSCHEDULABLE, tuple(sorted(counts)))
@@ -208,6 +214,25 @@ class Framework:
                 if post.status.is_success:
                     break
         return result
+
+    def passes_filters(self, pod: PodInfo, table: NodeTable, row: int) -> bool:
+        """Run PreFilter and Filter afresh and report whether `row` is feasible for `pod`."""
+        state = CycleState()
+        for pre_filter in self.pre_filter_plugins:
+            status = pre_filter.pre_filter(state, pod, table)
+            if status.code is Code.SKIP:
+                state.skip_filter.add(pre_filter.name)
+            elif not status.is_success:
+                return False
+        if not table.present[row]:
+            return False
+        for plugin in self.filter_plugins:
+            if plugin.name in state.skip_filter:
+                continue
+            outcome = plugin.filter(state, pod, table)
+            if outcome.feasible is not None and not outcome.feasible[row]:
+                return False
+        return True
 
     # -- committing the choice ---------------------------------------------------------------
     def reserve(self, state: CycleState, pod: PodInfo, table: NodeTable, row: int) -> Status:

@@ -1,13 +1,15 @@
 """DefaultPreemption (PostFilter): evict lower-priority pods so that a higher-priority pod fits.
 
-Follows pkg/scheduler/framework/plugins/defaultpreemption, for resource shortfalls:
+Follows pkg/scheduler/framework/plugins/defaultpreemption:
 1. Pods with `preemptionPolicy: Never` do not preempt, nor does a pod whose nominated node still
    holds lower-priority pods that are terminating (the earlier victims: wait for them to go).
-2. Candidate nodes were rejected only by NodeResourcesFit / GpuFit (every other Filter passed, so
-   removing pods can make the pod fit); rows rejected as unresolvable are never candidates.
-3. On each candidate (vectorised pre-check first: free + what lower-priority pods hold must cover
-   the request) victims are chosen as kube-scheduler does: remove every lower-priority pod, then
-   reprieve them one by one from the highest priority down while the pod still fits.
+2. Candidate rows: not rejected as unresolvable, holding a pod of lower priority (a vectorised
+   per-row minimum), and big enough for the pod once emptied.
+3. On each candidate victims are chosen as kube-scheduler does: remove every lower-priority pod,
+   then reprieve them one by one from the highest priority down while the pod still fits. Rows
+   that only NodeResourcesFit / GpuFit rejected are settled with request arithmetic; rows that
+   another Filter rejected (inter-pod anti-affinity, topology spread) are tried for real: the
+   pods are taken out of the node table, every Filter is asked again, and they are put back.
 4. The node is picked by: lowest highest-victim priority, then smallest sum of victim priorities,
    then fewest victims, then the first in row order.
 The result names the node to nominate and the victims; the caller deletes them and retries the
@@ -15,6 +17,8 @@ pod, which then lands on the freed node. Pod disruption budgets are not consulte
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,6 +32,7 @@ RESOURCE_PLUGINS = frozenset({"NodeResourcesFit", "GpuFit"})
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 MAX_CANDIDATES = 100
+MAX_SIMULATED = 16  # rows tried with a full Filter pass each; the arithmetic path has no such cost
 
 
 class LowestPriorityIndex:
@@ -100,13 +105,21 @@ class DefaultPreemption:
             column = table.known_resource(name)
             if column is not None:  # even an emptied node must be big enough
                 candidates &= table.allocatable(column) >= amount
+        resource_only = candidates.copy()
         for plugin_name, rejected in diagnosis.rejected_by.items():
             if plugin_name not in RESOURCE_PLUGINS:
-                candidates &= ~rejected
+                resource_only &= ~rejected
+        simulated = 0
         best: tuple[tuple[int, int, int, int], int, list[PodInfo]] | None = None
         examined = 0
         for row in np.flatnonzero(candidates):
-            victims = self._victims(pod, table, int(row))
+            if resource_only[row]:
+                victims = self._victims(pod, table, int(row))
+            elif diagnosis.passes_filters is not None and simulated < MAX_SIMULATED:
+                simulated += 1
+                victims = self._victims_by_refiltering(pod, table, int(row), diagnosis.passes_filters)
+            else:
+                continue
             if victims is None:
                 continue
             examined += 1
@@ -137,12 +150,45 @@ class DefaultPreemption:
         return any(other.deleting and other.priority < pod.priority for other in table.pods_on(row))
 
     @staticmethod
-    def _victims(pod: PodInfo, table: NodeTable, row: int) -> list[PodInfo] | None:
-        """The smallest set of lower-priority pods whose removal lets `pod` fit on `row`, or None."""
-        lower = sorted(
-            (p for p in table.pods_on(row) if p.priority < pod.priority and not p.deleting),
+    def _evictable(pod: PodInfo, table: NodeTable, row: int) -> list[PodInfo]:
+        """Lower-priority pods on `row`, highest priority first (pods still binding are left alone)."""
+        return sorted(
+            (
+                p
+                for p in table.pods_on(row)
+                if p.priority < pod.priority and not p.deleting and not table.is_assumed(p.key)
+            ),
             key=lambda p: (-p.priority, p.creation),
         )
+
+    @classmethod
+    def _victims_by_refiltering(
+        cls, pod: PodInfo, table: NodeTable, row: int, passes: Callable[[int], bool]
+    ) -> list[PodInfo] | None:
+        lower = cls._evictable(pod, table, row)
+        if not lower:
+            return None
+        for victim in lower:
+            table.remove_pod(victim.key)
+        try:
+            if not passes(row):
+                return None
+            victims = []
+            for candidate in lower:  # highest priority first: reprieve whoever can stay
+                table.add_pod(candidate)
+                if not passes(row):
+                    table.remove_pod(candidate.key)
+                    victims.append(candidate)
+            return victims
+        finally:
+            for victim in lower:
+                if table.pod_row(victim.key) is None:
+                    table.add_pod(victim)
+
+    @classmethod
+    def _victims(cls, pod: PodInfo, table: NodeTable, row: int) -> list[PodInfo] | None:
+        """The smallest set of lower-priority pods whose removal lets `pod` fit on `row`, or None."""
+        lower = cls._evictable(pod, table, row)
         if not lower:
             return None
         free = {name: int(table.free(table.resource_column(name))[row]) for name in (*pod.requests, PODS)}

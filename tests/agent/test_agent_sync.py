@@ -18,6 +18,7 @@ from kubelite.agent.agent import NodeAgent
 from kubelite.agent.settings import AgentSettings
 from kubelite.api.resources import LEASES, NODES, PODS, RUNTIME_CLASSES
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
+from kubelite.cli.kubeconfig import kubeconfig_document, write_kubeconfig
 from kubelite.client import ApiClient, ApiError, HttpTransport
 from kubelite.clock import RealClock
 from kubelite.store import open_store
@@ -248,10 +249,49 @@ def test_readiness_probe_unreadies_and_liveness_restarts(tmp_path: Path, cgroup_
             "probed",
             lambda p: (
                 main_state(p).get("restartCount", 0) >= 1
-                or ("lastState" in main_state(p)
-                and bool(main_state(p)["lastState"]))
+                or ("lastState" in main_state(p) and bool(main_state(p)["lastState"]))
             ),
         )
         assert main_state(pod)["lastState"]["terminated"]["exitCode"] in (137, 143)
 
     run_on_node(tmp_path, cgroup_parent, scenario)
+
+
+def test_kubectl_logs_and_top_go_through_the_api_server(tmp_path: Path, cgroup_parent: str) -> None:
+    async def scenario(client: ApiClient, agent: NodeAgent) -> None:
+        server_url = _server_url(client)
+        kubeconfig = tmp_path / "kubeconfig"
+        write_kubeconfig(kubeconfig, kubeconfig_document(server_url))
+
+        async def kubectl(*arguments: str) -> str:
+            process = await asyncio.create_subprocess_exec(
+                "kubectl",
+                "--kubeconfig",
+                str(kubeconfig),
+                *arguments,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await process.communicate()
+            assert process.returncode == 0, err.decode()
+            return out.decode()
+
+        script = "echo first; i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done; echo second; sleep 30"
+        await create_bound(client, pod_manifest("talker", ["sh", "-c", script]))
+        await wait_pod(client, "talker", lambda p: phase(p) == "Running")
+        await wait_for(lambda: bool(agent.find_logs("default", "talker", "main", False)), 5)
+        assert (await kubectl("logs", "talker")).startswith("first\n")
+        assert await kubectl("logs", "talker", "--tail=1", "-c", "main") in ("first\n", "second\n")
+        await asyncio.sleep(1.0)  # two stats samples, 0.3 s apart
+        top_pods = await kubectl("top", "pods", "--no-headers")
+        assert top_pods.split()[0] == "talker"
+        top_nodes = await kubectl("top", "nodes", "--no-headers")
+        assert top_nodes.split()[0] == NODE
+
+    run_on_node(tmp_path, cgroup_parent, scenario)
+
+
+def _server_url(client: ApiClient) -> str:
+    transport = client.transport
+    assert isinstance(transport, HttpTransport)
+    return str(transport._client.base_url).rstrip("/")

@@ -29,6 +29,8 @@ from .discovery import AGGREGATED_CONTENT_TYPE, Discovery
 from .handlers import ResourceHandlers
 from .http import HttpServer, Request, Response, StreamResponse
 from .metrics import ApiServerMetrics
+from .metrics_api import METRICS_RESOURCE_TYPES, serve_metrics
+from .metrics_api import PREFIX as METRICS_API_PREFIX
 from .objects import store_key
 from .registry import Registry
 from .routing import Router, parse_query
@@ -84,7 +86,7 @@ class ApiServer:
         self.admission = Admission(settings.admission, self._lookup, self._list_all)
         self.registry = Registry(store, self.cache, self.admission, self.clock)
         self.handlers = ResourceHandlers(self.registry, self.cache, store, self.clock)
-        self.discovery = Discovery(RESOURCE_TYPES, f"v1.32.0+kubelite.{__version__}")
+        self.discovery = Discovery(RESOURCE_TYPES + METRICS_RESOURCE_TYPES, f"v1.32.0+kubelite.{__version__}")
         self.router = Router(RESOURCE_TYPES)
         self.metrics = ApiServerMetrics()
         self.authorizer: Authorizer = authorizer or AllowAll()
@@ -180,6 +182,8 @@ class ApiServer:
             (head == "api" and len(segments) > 2) or (head == "apis" and len(segments) > 3)
         ):
             query = parse_query(request.query_string)
+            if method == "GET" and segments[:3] == METRICS_API_PREFIX and len(segments) > 3:
+                return await serve_metrics(segments, query, self._list_all)
             if (
                 method == "POST"
                 and segments[:3] == ["api", "v1", "namespaces"]

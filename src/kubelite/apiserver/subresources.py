@@ -21,6 +21,7 @@ from .encoding import PATCH_TYPES, check_type, decode_body, media_type
 from .http import Request, Response, StreamResponse
 from .objects import rfc3339
 from .patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
+from .proxy import proxy_pod_log
 from .registry import DeleteOptions
 from .routing import ResourceRequest
 
@@ -67,8 +68,8 @@ async def handle_subresource(
 
         written = await handlers.registry.update(target.resource, None, target.name, set_finalizers)
         return Response(200, written.raw())
-    elif sub == "log":
-        raise errors.service_unavailable(f'pod "{target.name}" has no node agent able to serve logs')
+    elif sub == "log" and verb == "get":
+        return await proxy_pod_log(handlers.registry, target.namespace, target.name, query)
     raise errors.method_not_allowed(verb, f"{target.resource.plural}/{sub}")
 
 

@@ -138,6 +138,20 @@ def test_requests_are_honoured_and_an_unschedulable_pod_recovers_when_a_node_app
         assert (await events_for(client, pending))[0].startswith(
             "0/2 nodes are available: 2 Insufficient cpu."
         )
+        # A node change that cannot help retries the pod (after its backoff); the repeated failure
+        # bumps the Event's count instead of recording a new Event.
+        await client.patch(NODES, "a", {"metadata": {"labels": {"touched": "yes"}}})
+
+        async def counted_twice() -> bool:
+            listed = await client.list(EVENTS, "default")
+            counts = [
+                int(e.get("count") or 0)
+                for e in listed.get("items") or []
+                if (e.get("involvedObject") or {}).get("name") == pending
+            ]
+            return counts == [2]
+
+        await eventually(counted_twice)
         await client.create(NODES, node("c", cpu="1"))
         await eventually(lambda: all_bound(client, [pending]))
         assert await node_of(client, pending) == "c"

@@ -48,6 +48,7 @@ class ApiWriter:
         self.clock = clock
         self.component = component
         self._sequence = itertools.count()
+        self._events: dict[str, tuple[str, str, int]] = {}  # pod key -> (event name, message, count)
 
     def _event_suffix(self) -> int:
         """Nanoseconds of the injected clock, made unique within this process."""
@@ -72,11 +73,33 @@ class ApiWriter:
         status: Object = {"conditions": [condition]}
         if nominated_node:
             status["nominatedNodeName"] = nominated_node
+        try:
+            await self.client.patch(PODS, pod.name, {"status": status}, pod.namespace, subresource="status")
+            await self._record_event(pod, message, now)
+        except (ApiError, TransportError) as error:
+            log.warning("could not report %s as unschedulable: %s", pod.key, error)
+
+    async def _record_event(self, pod: PodInfo, message: str, now: str) -> None:
+        """Create a FailedScheduling Event, or bump `count` on the one already recorded for the same
+        pod and message (client-go's event correlator does the same, so a pending pod does not flood)."""
+        previous = self._events.get(pod.key)
+        if previous is not None and previous[1] == message:
+            name, _, count = previous
+            try:
+                await self.client.patch(
+                    EVENTS, name, {"count": count + 1, "lastTimestamp": now}, pod.namespace
+                )
+                self._events[pod.key] = (name, message, count + 1)
+                return
+            except ApiError as error:
+                if error.code != 404:
+                    raise
+        name = f"{pod.name}.{self._event_suffix():x}"
         event: Object = {
             "apiVersion": "v1",
             "kind": "Event",
             # Named as client-go's event recorder names events: "<object>.<unix nanoseconds in hex>".
-            "metadata": {"name": f"{pod.name}.{self._event_suffix():x}", "namespace": pod.namespace},
+            "metadata": {"name": name, "namespace": pod.namespace},
             "involvedObject": {
                 "apiVersion": "v1",
                 "kind": "Pod",
@@ -93,11 +116,10 @@ class ApiWriter:
             "lastTimestamp": now,
             "count": 1,
         }
-        try:
-            await self.client.patch(PODS, pod.name, {"status": status}, pod.namespace, subresource="status")
-            await self.client.create(EVENTS, event, pod.namespace)
-        except (ApiError, TransportError) as error:
-            log.warning("could not report %s as unschedulable: %s", pod.key, error)
+        await self.client.create(EVENTS, event, pod.namespace)
+        if len(self._events) > 10_000:
+            self._events.clear()
+        self._events[pod.key] = (name, message, 1)
 
     async def evict(self, victim: PodInfo, preemptor: PodInfo) -> None:
         try:

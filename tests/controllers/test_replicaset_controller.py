@@ -21,6 +21,7 @@ from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.client import ApiClient
 from kubelite.client.events import format_time
 from kubelite.clock import FakeClock
+from kubelite.controllers.base import ControllerConstructor
 from kubelite.controllers.manager import ControllerManager
 from kubelite.controllers.replicaset import new_controller
 from kubelite.controllers.settings import ControllerManagerSettings
@@ -67,23 +68,23 @@ def _zero_replicaset_status(original: Callable[[ResourceType, dict[str, Any]], N
 
 
 @asynccontextmanager
-async def cluster() -> AsyncIterator[Cluster]:
+async def cluster(constructors: dict[str, ControllerConstructor] | None = None) -> AsyncIterator[Cluster]:
     original = registry_module.prepare_for_create
     registry_module.prepare_for_create = _zero_replicaset_status(original)  # type: ignore[assignment]
     try:
-        async with _cluster() as running:
+        async with _cluster(constructors or {"replicaset": new_controller}) as running:
             yield running
     finally:
         registry_module.prepare_for_create = original  # type: ignore[assignment]
 
 
 @asynccontextmanager
-async def _cluster() -> AsyncIterator[Cluster]:
+async def _cluster(constructors: dict[str, ControllerConstructor]) -> AsyncIterator[Cluster]:
     clock = FakeClock()
     server = ApiServer(MemoryStore(), ApiServerSettings(port=0, compaction_interval_seconds=60), clock=clock)
     await server.start()
     client = ApiClient(InProcessTransport(server.handle))
-    manager = ControllerManager(client, clock, ControllerManagerSettings(), {"replicaset": new_controller})
+    manager = ControllerManager(client, clock, ControllerManagerSettings(), constructors)
     stop = asyncio.Event()
     running = asyncio.create_task(manager.run_controllers(stop))
     try:
@@ -234,7 +235,9 @@ async def test_available_waits_for_min_ready_seconds_on_virtual_time(c: Cluster)
 
     async def status(ready: int, available: int) -> bool:
         current = (await c.client.get(REPLICASETS, "web", "default")).get("status", {})
-        return bool(current.get("readyReplicas", 0) == ready and current.get("availableReplicas", 0) == available)
+        return bool(
+            current.get("readyReplicas", 0) == ready and current.get("availableReplicas", 0) == available
+        )
 
     await eventually(lambda: status(1, 0))
     c.clock.advance(10)

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.api.labels import Selector, SelectorError, selector_from_object
+from kubelite.api.labels import SelectorError, selector_from_object
 from kubelite.api.resources import PODS, REPLICASETS
 from kubelite.client.client import ApiClient
 from kubelite.client.errors import ApiError, TransportError
@@ -34,11 +34,11 @@ from kubelite.clock import Clock
 from kubelite.controllers.base import DONE, ControllerContext, SyncOutcome, requeue_after, run_workers
 from kubelite.controllers.rs_claims import (
     OwnerIdentity,
-    adoption_patch,
+    candidates_for,
+    claim,
     controller_of,
-    decide_claim,
+    ensure_orphan_index,
     owner_identity,
-    release_patch,
 )
 from kubelite.controllers.rs_pods import (
     available_after,
@@ -50,82 +50,8 @@ from kubelite.controllers.rs_pods import (
 )
 
 JSONObject = dict[str, Any]
-ORPHANS_BY_NAMESPACE = "orphans-by-namespace"
 BURST_REPLICAS = 500
 """At most this many creates or deletes per sync (kube-controller-manager's burstReplicas)."""
-
-
-def index_orphans(obj: JSONObject) -> Iterable[str]:
-    """Objects without a controller, by namespace: the only candidates for adoption."""
-    namespace = (obj.get("metadata") or {}).get("namespace")
-    return (str(namespace),) if namespace and controller_of(obj) is None else ()
-
-
-def ensure_orphan_index(factory: SharedInformerFactory, resource: Any) -> None:
-    informer = factory.informer(resource)
-    try:
-        informer.lister.by_index(ORPHANS_BY_NAMESPACE, "")
-    except KeyError:
-        informer.add_indexer(ORPHANS_BY_NAMESPACE, index_orphans)
-
-
-def candidates_for(lister: Any, owner: Mapping[str, Any]) -> list[JSONObject]:
-    """Objects the owner may claim: those referencing its uid plus the orphans in its namespace."""
-    meta = owner.get("metadata") or {}
-    seen: dict[str, JSONObject] = {}
-    for obj in lister.by_index(BY_OWNER_UID, str(meta.get("uid") or "")):
-        seen[object_key(obj)] = obj
-    for obj in lister.by_index(ORPHANS_BY_NAMESPACE, str(meta.get("namespace") or "")):
-        seen.setdefault(object_key(obj), obj)
-    return list(seen.values())
-
-
-def is_not_found(error: Exception) -> bool:
-    return isinstance(error, ApiError) and error.code == 404
-
-
-async def claim(
-    client: ApiClient,
-    resource: Any,
-    owner: JSONObject,
-    identity: OwnerIdentity,
-    selector: Selector,
-    candidates: Iterable[JSONObject],
-    recheck_owner: Callable[[], Awaitable[bool]],
-) -> list[JSONObject]:
-    """ClaimPods / ClaimReplicaSets: the candidates the owner controls after adopting and releasing."""
-    claimed: list[JSONObject] = []
-    may_adopt: bool | None = None
-    for dependent in candidates:
-        decision = decide_claim(owner, identity.uid, selector, dependent)
-        meta = dependent.get("metadata") or {}
-        name, namespace, uid = str(meta.get("name")), str(meta.get("namespace")), str(meta.get("uid"))
-        if decision == "claim":
-            claimed.append(dependent)
-        elif decision == "adopt":
-            if may_adopt is None:
-                # Re-read the owner from the server: a cached owner may already be deleted.
-                may_adopt = await recheck_owner()
-            if not may_adopt:
-                continue
-            try:
-                adopted = await client.patch(
-                    resource, name, adoption_patch(identity, uid), namespace, patch_type="strategic"
-                )
-            except ApiError as error:
-                if error.code in (404, 422):
-                    continue
-                raise
-            claimed.append(adopted)
-        elif decision == "release":
-            try:
-                await client.patch(
-                    resource, name, release_patch(identity.uid, uid), namespace, patch_type="strategic"
-                )
-            except ApiError as error:
-                if error.code not in (404, 422):
-                    raise
-    return claimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +285,7 @@ class ReplicaSetController:
         except ApiError as error:
             # A delete that failed will not be observed; a pod already gone needs nothing more.
             self.expectations.deletion_observed_uid(key, str(meta.get("uid")))
-            if is_not_found(error):
+            if error.code == 404:
                 return
             self.recorder.event(rs, "Warning", "FailedDelete", f"Error deleting: {error.message}")
             raise

@@ -19,6 +19,9 @@ from kubelite.autoscaling.hpa.spec import ControllerSettings, HPASpec
 class Autoscaler(Protocol):
     """One HPA's controller state; `sync` is called once per sync period."""
 
+    history: ScalingHistory
+    """The HPA's memory of recent recommendations and scale events (kept across spec changes)."""
+
     def sync(
         self,
         now: float,

@@ -153,7 +153,7 @@ class SeasonalForecaster:
             if then is not None and later is not None:
                 changes.append((later - then, weight))
         total_weight = sum(weight for _, weight in changes)
-        change = sum(c * w for c, w in changes) / total_weight if changes else 0.0
+        change = sum(c * w for c, w in changes) / total_weight if total_weight > 0 else 0.0
         self._season_cache[(bucket, ahead)] = change
         return change
 

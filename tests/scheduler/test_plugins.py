@@ -513,3 +513,40 @@ def test_patched_score_cache_matches_a_fresh_computation(make_plugin: Any) -> No
             f"x{index}", cpu=f"{int(rng.integers(50, 900))}m", memory=f"{int(rng.integers(10, 900))}Mi"
         )
         table.assume_pod(extra.placed(nodes[row].name), row)
+
+
+def owned_pod(name: str, node_name: str = "", kind: str = "ReplicaSet") -> PodInfo:
+    from kubelite.scheduler.adapter import pod_info
+
+    body: dict[str, Any] = {"containers": [{"name": "c", "image": "x"}]}
+    if node_name:
+        body["nodeName"] = node_name
+    return pod_info(
+        {
+            "metadata": {
+                "name": name,
+                "namespace": "default",
+                "labels": {"app": "web", "pod-template-hash": "abc"},
+                "ownerReferences": [{"kind": kind, "name": "web-abc", "controller": True, "uid": "u"}],
+            },
+            "spec": body,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "spreads"),
+    [pytest.param("ReplicaSet", True, id="replicaset"), pytest.param("Job", False, id="job-not-defaulted")],
+)
+def test_system_default_spreading_for_controller_owned_pods(kind: str, spreads: bool) -> None:
+    nodes = [make_node(f"n{i}") for i in range(3)]  # no zone label: only the hostname default applies
+    existing = (owned_pod("w1", "n0", kind), owned_pod("w2", "n0", kind), owned_pod("w3", "n1", kind))
+    table = table_of(*nodes, pods=existing)
+    plugin = PodTopologySpread()
+    pod = owned_pod("new", kind=kind)
+    skipped = plugin.pre_score(CycleState(), pod, table, table.present).code.name == "SKIP"
+    assert skipped is not spreads
+    if spreads:
+        raw = plugin.score(CycleState(), pod, table, table.present)
+        scores = plugin.normalize_scores(CycleState(), pod, raw, table.present)
+        assert scores[2] > scores[1] > scores[0]

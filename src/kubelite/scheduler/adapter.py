@@ -232,6 +232,9 @@ def pod_info(obj: object, priority_classes: Mapping[str, int] | None = None) -> 
         preempt_never=spec.get("preemptionPolicy") == "Never",
         terminating=status.get("phase") in ("Succeeded", "Failed"),
         deleting=metadata.get("deletionTimestamp") is not None,
+        controller_kind=next(
+            (str(o.get("kind", "")) for o in metadata.get("ownerReferences") or () if o.get("controller")), ""
+        ),
     )
 
 

@@ -161,6 +161,7 @@ class PodInfo:
     preempt_never: bool = False
     terminating: bool = False  # phase Succeeded or Failed: holds no resources any more
     deleting: bool = False  # deletionTimestamp set: still holds its resources until it is gone
+    controller_kind: str = ""  # the kind of the ownerReference with controller=true, if any
 
     @property
     def key(self) -> str:

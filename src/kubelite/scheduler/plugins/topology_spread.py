@@ -10,6 +10,11 @@ Semantics of pkg/scheduler/framework/plugins/podtopologyspread, vectorised over 
   domains. A node without the topology key is rejected as unresolvable.
 - Score: `sum over constraints of count(domain) * log(domains + 2) + maxSkew - 1`, normalised so
   that the emptiest domain scores 100 (`100 * (max + min - s) / max`), nodes without a key get 0.
+- System defaults (defaultingType: System): a pod without constraints whose controller is a
+  ReplicaSet, StatefulSet or ReplicationController is spread ScheduleAnyway over hostnames
+  (maxSkew 3) and zones (maxSkew 5). Kubernetes selects the sibling pods with the owners' and
+  Services' selectors; here the pod's own labels stand in for them, since a controller stamps the
+  same template labels (and pod-template-hash) on every replica.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import math
 
 import numpy as np
 
+from kubelite.api.labels import Selector
 from kubelite.scheduler.framework.cycle_state import CycleState
 from kubelite.scheduler.framework.interface import (
     ALL_FEASIBLE,
@@ -33,24 +39,46 @@ from kubelite.scheduler.nodetable import IntArray, NodeTable
 from kubelite.scheduler.plugins.node_affinity import required_node_affinity_mask
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 from kubelite.scheduler.pod_index import PodCountIndex
-from kubelite.scheduler.records import PodInfo, SpreadConstraint
+from kubelite.scheduler.records import PodInfo, SpreadConstraint, node_requirement
 
 SKEW_REASON = "node(s) didn't match pod topology spread constraints"
 MISSING_LABEL_REASON = "node(s) didn't match pod topology spread constraints (missing required label)"
 
 
+SPREAD_CONTROLLERS = frozenset({"ReplicaSet", "StatefulSet", "ReplicationController"})
+SYSTEM_DEFAULTS = (("kubernetes.io/hostname", 3), ("topology.kubernetes.io/zone", 5))
+
+
+def constraints_of(pod: PodInfo, system_defaults: bool) -> tuple[SpreadConstraint, ...]:
+    """The pod's own constraints, or the system defaults when it has none and a controller owns it."""
+    if pod.spread_constraints or not system_defaults or pod.controller_kind not in SPREAD_CONTROLLERS:
+        return pod.spread_constraints
+    if not pod.labels:
+        return ()
+    selector = Selector(
+        tuple(node_requirement(key, "=", (value,)) for key, value in sorted(pod.labels.items()))
+    )
+    return tuple(SpreadConstraint(skew, key, "ScheduleAnyway", selector) for key, skew in SYSTEM_DEFAULTS)
+
+
 class PodTopologySpread:
     name = "PodTopologySpread"
 
-    def __init__(self) -> None:
+    def __init__(self, system_defaults: bool = True) -> None:
         self._taints = TaintToleration()
+        self.system_defaults = system_defaults
 
     def _eligible(
-        self, pod: PodInfo, table: NodeTable, constraints: tuple[SpreadConstraint, ...]
+        self,
+        pod: PodInfo,
+        table: NodeTable,
+        constraints: tuple[SpreadConstraint, ...],
+        require_all_keys: bool = True,
     ) -> BoolArray:
         eligible = table.present.copy()
-        for constraint in constraints:
-            eligible &= table.domain_column(constraint.topology_key)[0] >= 0
+        if require_all_keys:
+            for constraint in constraints:
+                eligible &= table.domain_column(constraint.topology_key)[0] >= 0
         if any(c.node_affinity_policy == "Honor" for c in constraints):
             affinity = required_node_affinity_mask(pod, table)
             if affinity is not None:
@@ -105,25 +133,31 @@ class PodTopologySpread:
         )
 
     def pre_score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> Status:
-        if not any(c.when_unsatisfiable == "ScheduleAnyway" for c in pod.spread_constraints):
+        constraints = constraints_of(pod, self.system_defaults)
+        if not any(c.when_unsatisfiable == "ScheduleAnyway" for c in constraints):
             return SKIP
         return SUCCESS
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
-        soft = tuple(c for c in pod.spread_constraints if c.when_unsatisfiable == "ScheduleAnyway")
+        constraints = constraints_of(pod, self.system_defaults)
+        soft = tuple(c for c in constraints if c.when_unsatisfiable == "ScheduleAnyway")
         if not soft:
             return np.zeros(table.size, dtype=np.int64)
-        eligible = self._eligible(pod, table, soft)
+        # As kube-scheduler: the pod's own constraints need every topology key on a node, while
+        # system defaults simply skip a constraint on nodes that lack its key.
+        require_all_keys = bool(pod.spread_constraints)
+        eligible = self._eligible(pod, table, soft, require_all_keys) & feasible
         raw = np.zeros(table.size, dtype=np.float64)
         ignored = np.zeros(table.size, dtype=np.bool_)
         for constraint in soft:
-            domains, per_domain, nodes_per_domain = self._domain_counts(
-                pod, table, constraint, eligible & feasible
-            )
-            has_key = domains >= 0
-            ignored |= ~has_key
+            has_key = table.domain_column(constraint.topology_key)[0] >= 0
+            counted = eligible if require_all_keys else eligible & has_key
+            domains, per_domain, nodes_per_domain = self._domain_counts(pod, table, constraint, counted)
+            if require_all_keys:
+                ignored |= ~has_key
             weight = math.log(int(np.count_nonzero(nodes_per_domain)) + 2)
-            raw += per_domain[np.where(has_key, domains, 0)] * weight + (constraint.max_skew - 1)
+            contribution = per_domain[np.where(has_key, domains, 0)] * weight + (constraint.max_skew - 1)
+            raw += np.where(has_key, contribution, 0.0)
         scores = np.round(raw).astype(np.int64)
         return np.where(ignored, -1, scores)
 

@@ -46,6 +46,7 @@ IndexFunc = Callable[[Object], Iterable[str]]
 BY_NAMESPACE = "namespace"
 BY_OWNER_UID = "owner-uid"
 BY_NODE_NAME = "node-name"
+BY_UID = "uid"
 
 
 def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -78,6 +79,11 @@ def index_by_owner_uid(obj: Object) -> Iterable[str]:
     return tuple(str(owner["uid"]) for owner in owners if isinstance(owner, dict) and owner.get("uid"))
 
 
+def index_by_uid(obj: Object) -> Iterable[str]:
+    uid = meta(obj).get("uid")
+    return (str(uid),) if uid else ()
+
+
 def index_by_node_name(obj: Object) -> Iterable[str]:
     spec = obj.get("spec")
     node = spec.get("nodeName") if isinstance(spec, dict) else None
@@ -87,6 +93,7 @@ def index_by_node_name(obj: Object) -> Iterable[str]:
 DEFAULT_INDEXERS: dict[str, IndexFunc] = {
     BY_NAMESPACE: index_by_namespace,
     BY_OWNER_UID: index_by_owner_uid,
+    BY_UID: index_by_uid,
 }
 
 
@@ -113,6 +120,9 @@ class Indexer:
         return self._items.get(key)
 
     def add_index(self, name: str, func: IndexFunc) -> None:
+        """Add a named index over the objects already held and those to come (once per name)."""
+        if name in self._index_funcs:
+            return
         self._index_funcs[name] = func
         self._indexes[name] = {}
         for key, obj in self._items.items():

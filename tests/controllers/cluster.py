@@ -4,7 +4,7 @@ chosen controllers against it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +29,7 @@ class Harness:
 
 @asynccontextmanager
 async def running_controllers(
-    constructors: dict[str, ControllerConstructor],
+    constructors: Mapping[str, ControllerConstructor],
     settings: ControllerManagerSettings | None = None,
     clock: Clock | None = None,
 ) -> AsyncIterator[Harness]:

@@ -20,7 +20,7 @@ import importlib.util
 import logging
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from kubelite.client import ApiClient
 from kubelite.client.events import EventRecorder
@@ -63,7 +63,7 @@ class ControllerManager:
         client: ApiClient,
         clock: Clock,
         settings: ControllerManagerSettings,
-        constructors: dict[str, ControllerConstructor] | None = None,
+        constructors: Mapping[str, ControllerConstructor] | None = None,
     ) -> None:
         self.client = client
         self.clock = clock

@@ -65,6 +65,10 @@ class SchedulingQueue:
         self._backoff: list[tuple[float, int, str, int]] = []
         self._sequence = itertools.count()
         self._counts: dict[Where, int] = {"active": 0, "backoff": 0, "unschedulable": 0, "in-flight": 0}
+        # The pods an event may move, kept apart so that events and flushes never walk the whole queue.
+        self._parked: dict[str, QueuedPod] = {}  # unschedulable
+        self._in_flight: dict[str, QueuedPod] = {}
+        self._next_timeout_sweep = 0.0
 
     # -- sizes --------------------------------------------------------------------------------
     def sizes(self) -> dict[str, int]:
@@ -102,6 +106,7 @@ class SchedulingQueue:
         if queued is not None:
             self._counts[queued.where] -= 1
             queued.generation += 1
+        self._track(key, None)
 
     # -- popping ------------------------------------------------------------------------------
     def pop(self) -> QueuedPod | None:
@@ -157,6 +162,7 @@ class SchedulingQueue:
             return
         self._pods[queued.pod.key] = queued
         self._counts[queued.where] += 1
+        self._track(queued.pod.key, queued)
         self.requeue_after_error(queued)
 
     def backoff_seconds(self, attempts: int) -> float:
@@ -166,11 +172,11 @@ class SchedulingQueue:
     # -- events -------------------------------------------------------------------------------
     def on_cluster_event(self, event: ClusterEvent) -> int:
         """Move the unschedulable pods this event could help; returns how many moved."""
+        for queued in self._in_flight.values():
+            queued.move_requested = True
         moved = 0
-        for queued in list(self._pods.values()):
-            if queued.where == "in-flight":
-                queued.move_requested = True
-            elif queued.where == "unschedulable" and self._helps(queued, event):
+        for queued in list(self._parked.values()):
+            if self._helps(queued, event):
                 self._move_out_of_unschedulable(queued)
                 moved += 1
         return moved
@@ -189,12 +195,10 @@ class SchedulingQueue:
             queued = self._pods.get(key)
             if queued is not None and queued.generation == generation and queued.where == "backoff":
                 self._to_active(queued)
-        if self._counts["unschedulable"]:
-            for queued in list(self._pods.values()):
-                if (
-                    queued.where == "unschedulable"
-                    and now - queued.last_failure >= self.unschedulable_timeout
-                ):
+        if self._parked and now >= self._next_timeout_sweep:
+            self._next_timeout_sweep = now + 1.0  # the safety net needs no finer resolution
+            for queued in list(self._parked.values()):
+                if now - queued.last_failure >= self.unschedulable_timeout:
                     self._move_out_of_unschedulable(queued)
 
     # -- internals ----------------------------------------------------------------------------
@@ -217,10 +221,22 @@ class SchedulingQueue:
         heapq.heappush(self._active, entry)
 
     def _set_where(self, queued: QueuedPod, where: Where) -> None:
-        if queued.pod.key in self._pods and queued.where != where:
+        key = queued.pod.key
+        if key in self._pods and queued.where != where:
             self._counts[queued.where] -= 1
             self._counts[where] += 1
         queued.where = where
+        self._track(key, queued)
+
+    def _track(self, key: str, queued: QueuedPod | None) -> None:
+        self._parked.pop(key, None)
+        self._in_flight.pop(key, None)
+        if queued is None or self._pods.get(key) is not queued:
+            return
+        if queued.where == "unschedulable":
+            self._parked[key] = queued
+        elif queued.where == "in-flight":
+            self._in_flight[key] = queued
 
 
 def key_is_gone(pods: Mapping[str, QueuedPod], queued: QueuedPod) -> bool:

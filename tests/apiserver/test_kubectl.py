@@ -173,3 +173,22 @@ def test_get_watch_streams_changes(cluster: RunningCluster) -> None:
         watcher.terminate()
         out, _ = watcher.communicate(timeout=10)
     assert out.split() == ["1", "2", "3"]
+
+
+def test_unknown_fields_are_rejected_like_kubernetes(cluster: RunningCluster) -> None:
+    typo = DEPLOYMENT.replace("name: web", "name: typo").replace("containers:", "contianers:")
+    result = cluster.kubectl("apply", "-f", "-", input=typo, check=False)
+    assert result.returncode != 0
+    assert 'unknown field "spec.template.spec.contianers"' in result.stderr
+    assert cluster.kubectl("get", "deploy", "typo", check=False).returncode != 0
+    # --validate=false asks the server to ignore unknown fields, which it then drops.
+    cluster.kubectl(
+        "apply",
+        "--validate=false",
+        "-f",
+        "-",
+        input=DEPLOYMENT.replace("name: web", "name: lenient").replace(
+            "replicas: 2", "replicas: 2\n  bogus: 1"
+        ),
+    )
+    assert "bogus" not in json.loads(cluster.kubectl("get", "deploy", "lenient", "-o", "json").stdout)["spec"]

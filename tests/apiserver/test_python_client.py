@@ -19,17 +19,18 @@ def api(cluster: RunningCluster) -> Iterator[client.ApiClient]:
     api_client.close()
 
 
-def _pod(name: str, labels: dict[str, str] | None = None) -> client.V1Pod:
+def _pod(name: str, labels: dict[str, str] | None = None, scheduler_name: str | None = None) -> client.V1Pod:
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, labels=labels or {}),
         spec=client.V1PodSpec(
+            scheduler_name=scheduler_name,
             containers=[
                 client.V1Container(
                     name="c",
                     image="busybox",
                     resources=client.V1ResourceRequirements(requests={"cpu": "100m", "memory": "64Mi"}),
                 )
-            ]
+            ],
         ),
     )
 
@@ -149,7 +150,8 @@ def test_finalizers_hold_deletion_until_removed(api: client.ApiClient) -> None:
 
 def test_binding_assigns_a_node_once(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
-    core.create_namespaced_pod("default", _pod("bindme"))
+    # A scheduler name no scheduler serves, so that this test is the only binder.
+    core.create_namespaced_pod("default", _pod("bindme", scheduler_name="manual"))
     binding = client.V1Binding(
         metadata=client.V1ObjectMeta(name="bindme"),
         target=client.V1ObjectReference(kind="Node", name="node-1"),

@@ -29,6 +29,7 @@ from .patch import PatchError, json_merge_patch, json_patch, strategic_merge_pat
 from .registry import DeleteOptions, Registry, Written
 from .routing import ResourceRequest
 from .selection import Selection, build_selection
+from .strict import unknown_fields
 from .subresources import handle_subresource
 from .tables import render_table
 from .watchcache import CachedObject, EventType, WatchCache, Watcher, frame
@@ -52,6 +53,28 @@ def _dry_run(query: dict[str, str]) -> bool:
     if value not in ("", "All"):
         raise errors.bad_request(f'unsupported dryRun value "{value}"; supported values: "All"')
     return value == "All"
+
+
+def _check_fields(query: dict[str, str], resource: ResourceType, obj: Any) -> None:
+    """With fieldValidation=Strict (kubectl's default), unknown fields are a 400, as in Kubernetes."""
+    mode = query.get("fieldValidation", "")
+    if mode not in ("", "Ignore", "Warn", "Strict"):
+        raise errors.bad_request(f'fieldValidation: unsupported value "{mode}"; supported values: "Ignore", "Warn", "Strict"')
+    if mode != "Strict" or not isinstance(obj, dict):
+        return
+    cleaned = _without_directives(obj)
+    unknown = unknown_fields(resource.key, cleaned)
+    if unknown:
+        raise errors.bad_request("strict decoding error: " + ", ".join(f'unknown field "{path}"' for path in unknown))
+
+
+def _without_directives(value: Any) -> Any:
+    """A strategic merge patch minus its `$patch`-style directives (they are not fields)."""
+    if isinstance(value, dict):
+        return {key: _without_directives(item) for key, item in value.items() if not key.startswith("$")}
+    if isinstance(value, list):
+        return [_without_directives(item) for item in value]
+    return value
 
 
 def _int_param(query: dict[str, str], name: str) -> int | None:
@@ -304,6 +327,7 @@ class ResourceHandlers:
             raise errors.method_not_allowed("POST", f"{resource.plural}/{target.name}")
         data = decode_body(request)
         check_type(data, resource.api_version, resource.kind)
+        _check_fields(query, resource, data)
         written = await self._registry.create(resource, target.namespace, data, dry_run=_dry_run(query))
         return _object_response(request, written)
 
@@ -314,6 +338,7 @@ class ResourceHandlers:
         assert target.name is not None
         data = decode_body(request)
         check_type(data, resource.api_version, resource.kind)
+        _check_fields(query, resource, data if sub != "status" else {"status": data.get("status")})
         body_name = data.get("metadata", {}).get("name")
         if body_name not in (None, target.name):
             raise errors.bad_request(
@@ -344,6 +369,8 @@ class ResourceHandlers:
         if patch_type is None or patch_type == "unsupported":
             raise errors.unsupported_media_type(kind)
         body = decode_body(request, allow_list=patch_type == "json")
+        if patch_type != "json":
+            _check_fields(query, resource, body)
         dry_run = _dry_run(query)
 
         def apply(current: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from kubelite.store.interface import KeyExistsError, KeyNotFoundError, RevisionC
 from . import errors
 from .admission import Admission
 from .objects import generate_name, metadata, new_uid, rfc3339, store_key
+from .strict import prune_unknown_fields
 from .strategy import merge_for_update, next_generation, prepare_for_create
 from .watchcache import CachedObject, WatchCache
 
@@ -145,6 +146,7 @@ class Registry:
         meta["creationTimestamp"] = rfc3339(self._clock.now())
         meta["generation"] = 1
         prepare_for_create(resource, obj)
+        prune_unknown_fields(resource.key, obj)
         await self._admission.admit(resource, obj, None, "create")
         if dry_run:
             return Written(obj, 201)
@@ -198,6 +200,7 @@ class Registry:
             new_meta = metadata(new)
             new_meta["generation"] = next_generation(new, current)
             new_meta["resourceVersion"] = str(revision)
+            prune_unknown_fields(resource.key, new)
             if subresource == "":
                 await self._admission.admit(resource, new, current, "update")
             if new == current:

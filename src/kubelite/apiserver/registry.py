@@ -28,8 +28,8 @@ from kubelite.store.interface import KeyExistsError, KeyNotFoundError, RevisionC
 from . import errors
 from .admission import Admission
 from .objects import generate_name, metadata, new_uid, rfc3339, store_key
-from .strict import prune_unknown_fields
 from .strategy import merge_for_update, next_generation, prepare_for_create
+from .strict import prune_unknown_fields
 from .watchcache import CachedObject, WatchCache
 
 MAX_OBJECT_BYTES = 1_572_864  # etcd's default request limit, which Kubernetes inherits

@@ -145,6 +145,7 @@ class NodeAgent:
             settings.address,
             settings.container_poll_seconds,
             self._exec_for,
+            self.metrics.pod_start_seconds.labels(settings.node_name).observe,
         )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -331,19 +332,9 @@ class NodeAgent:
         self._tasks[uid] = task
 
     async def _run_worker(self, worker: PodWorker, pod: Object) -> None:
-        first_seen = self.clock.monotonic()
-        started = asyncio.create_task(self._observe_start(worker, first_seen))
-        try:
-            await worker.run()
-        finally:
-            started.cancel()
+        await worker.run()
         if worker.terminating and worker.uid in self.workers:
             await self._delete(pod)
-
-    async def _observe_start(self, worker: PodWorker, first_seen: float) -> None:
-        while not all(r.state == "running" for r in worker.regular):
-            await self.clock.sleep(0.01)
-        self.metrics.pod_start_seconds.labels(self.metrics.node).observe(self.clock.monotonic() - first_seen)
 
     async def _delete(self, pod: Object) -> None:
         metadata = pod["metadata"]

@@ -68,6 +68,8 @@ class WorkerContext:
     host_ip: str
     poll_seconds: float
     exec_for: Callable[[str, str, list[tuple[str, str]]], ExecInContainer | None]
+    #: Called with the seconds from the worker's creation to all regular containers started.
+    on_started: Callable[[float], None] = lambda seconds: None
 
 
 class PodWorker:
@@ -89,6 +91,7 @@ class PodWorker:
             record.waiting_reason = "PodInitializing"
         self.pod_dir = context.pods_dir / self.uid
         self.start_time = context.clock.now()
+        self._created_monotonic = context.clock.monotonic()
         self.finished = False
         self._conditions = ConditionMemory()
         self._sandbox_ready = False
@@ -163,6 +166,8 @@ class PodWorker:
                 for record in self.regular:
                     await self._start(record)
                 self.publish()
+                if all(r.state == "running" for r in self.regular):
+                    self.context.on_started(self.context.clock.monotonic() - self._created_monotonic)
                 await self._supervise()
         except (ApiError, TransportError) as error:
             log.warning("pod %s/%s: %s", self.namespace, self.name, error)

@@ -12,8 +12,9 @@ from kubelite.scheduler.framework.interface import FilterResult
 from kubelite.scheduler.nodetable import NodeTable
 from kubelite.scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
+from kubelite.scheduler.plugins.node_name import NodeName
 from kubelite.scheduler.plugins.node_resources import NodeResourcesBalancedAllocation, NodeResourcesFit
-from kubelite.scheduler.plugins.simple import NodeName, NodeUnschedulable
+from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 from kubelite.scheduler.plugins.topology_spread import PodTopologySpread
 from kubelite.scheduler.records import NodeInfo, PodInfo

@@ -22,10 +22,12 @@ import yaml
 
 from kubelite.scheduler.framework.runtime import Framework
 from kubelite.scheduler.framework.status import Status
+from kubelite.scheduler.plugins.default_binder import Binder, DefaultBinder
 from kubelite.scheduler.plugins.default_preemption import DefaultPreemption
 from kubelite.scheduler.plugins.gpu_fit import GpuFit
 from kubelite.scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
+from kubelite.scheduler.plugins.node_name import NodeName
 from kubelite.scheduler.plugins.node_resources import (
     DEFAULT_SHAPE,
     NodeResourcesBalancedAllocation,
@@ -33,7 +35,8 @@ from kubelite.scheduler.plugins.node_resources import (
     ResourceWeight,
     ScoringStrategy,
 )
-from kubelite.scheduler.plugins.simple import Binder, DefaultBinder, NodeName, NodeUnschedulable, PrioritySort
+from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
+from kubelite.scheduler.plugins.priority_sort import PrioritySort
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 from kubelite.scheduler.plugins.topology_spread import PodTopologySpread
 from kubelite.scheduler.records import PodInfo

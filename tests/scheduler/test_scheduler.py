@@ -70,8 +70,10 @@ def test_failed_scheduling_message_is_worded_like_kubernetes() -> None:
         scheduler.on_pod("ADDED", make_pod("big", cpu="2"))
         await settle(scheduler)
         message, nominated = writer.failed["big"]
-        assert message.startswith(
-            "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}, 3 Insufficient cpu."
+        assert message == (
+            "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}, 3 Insufficient cpu. "
+            "preemption: 0/5 nodes are available: 3 No preemption victims found for incoming pod, "
+            "2 Preemption is not helpful for scheduling."
         )
         assert nominated == ""
 

@@ -99,7 +99,9 @@ class DefaultPreemption:
             return PostFilterResult(
                 Status.unschedulable(f"0/{node_count} nodes are available: {NOT_HELPFUL}.")
             )
-        candidates = table.present & ~diagnosis.unresolvable
+        # Rows preemption could help at all; Kubernetes reports the others as "not helpful".
+        resolvable = table.present & ~diagnosis.unresolvable
+        candidates = resolvable.copy()
         candidates &= LowestPriorityIndex.of(table).lowest[: table.size] < pod.priority
         for name, amount in pod.requests.items():
             column = table.known_resource(name)
@@ -130,7 +132,7 @@ class DefaultPreemption:
             if examined >= MAX_CANDIDATES:
                 break
         if best is None:
-            candidate_count = int(np.count_nonzero(candidates))
+            candidate_count = int(np.count_nonzero(resolvable))
             parts = []
             if candidate_count:
                 parts.append(f"{candidate_count} {NO_VICTIMS}")

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from kubelite.api.resources import PODS, REPLICASETS, ResourceType
-from kubelite.apiserver import registry as registry_module
+from kubelite.api.resources import PODS, REPLICASETS
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
+from kubelite.cli.bench_controllers import replicaset_status_shim
 from kubelite.client import ApiClient
 from kubelite.client.events import format_time
 from kubelite.clock import FakeClock
@@ -55,27 +55,11 @@ class Cluster:
         await self.client.replace_status(PODS, fresh)
 
 
-def _zero_replicaset_status(original: Callable[[ResourceType, dict[str, Any]], None]) -> Any:
-    """Stand-in while the server clears a new ReplicaSet's status to `{}`, which its own
-    validation then rejects (status.replicas is required); Kubernetes stores `{"replicas": 0}`."""
-
-    def prepare(resource: ResourceType, obj: dict[str, Any]) -> None:
-        original(resource, obj)
-        if resource.key == "replicasets.apps" and obj.get("status") == {}:
-            obj["status"] = {"replicas": 0}
-
-    return prepare
-
-
 @asynccontextmanager
 async def cluster(constructors: dict[str, ControllerConstructor] | None = None) -> AsyncIterator[Cluster]:
-    original = registry_module.prepare_for_create
-    registry_module.prepare_for_create = _zero_replicaset_status(original)  # type: ignore[assignment]
-    try:
+    with replicaset_status_shim():
         async with _cluster(constructors or {"replicaset": new_controller}) as running:
             yield running
-    finally:
-        registry_module.prepare_for_create = original  # type: ignore[assignment]
 
 
 @asynccontextmanager

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kubelite.observability.anomaly.changepoint import BayesianChangePoint
 from kubelite.observability.anomaly.context import ContextNoveltyDetector
 from kubelite.observability.anomaly.detector import Detector
+from kubelite.observability.anomaly.downsample import BlockMeanDetector
 from kubelite.observability.anomaly.ensemble import EnsembleDetector, MultiResolutionNovelty
 from kubelite.observability.anomaly.residual import ResidualDetector
 from kubelite.observability.anomaly.spatial import SpatialAnomalyOverride
@@ -21,6 +23,8 @@ DETECTOR_FACTORIES: dict[str, Callable[[], Detector]] = {
     "novelty-spatial": lambda: OnsetFilter(SpatialAnomalyOverride(MultiResolutionNovelty())),
     "context": lambda: OnsetFilter(ContextNoveltyDetector()),
     "context-raw": ContextNoveltyDetector,
+    # Bayesian change points on 4-point block means, which also keeps its numpy cost amortised.
+    BayesianChangePoint.NAME: lambda: OnsetFilter(BlockMeanDetector(BayesianChangePoint())),
     "residual": lambda: OnsetFilter(ResidualDetector()),
     "residual-raw": ResidualDetector,
 }

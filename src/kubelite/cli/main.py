@@ -13,6 +13,7 @@ from kubelite.cli.anomaly import app as anomaly_app
 from kubelite.cli.anomaly_detector import anomaly_detector
 from kubelite.cli.autoscale import app as autoscale_app
 from kubelite.cli.bench import app as bench_app
+from kubelite.cli.bench_controllers import bench_controllers
 from kubelite.cli.bench_pod_startup import bench_pod_startup
 from kubelite.cli.controller_manager import controller_manager
 from kubelite.cli.image import app as image_app
@@ -36,6 +37,7 @@ app.command("anomaly-detector")(anomaly_detector)
 app.add_typer(autoscale_app, name="autoscale")
 app.add_typer(bench_app, name="bench")
 bench_app.command("pod-startup")(bench_pod_startup)
+bench_app.command("controllers")(bench_controllers)
 bench_app.command("scheduler")(bench_scheduler)
 app.command("controller-manager")(controller_manager)
 app.add_typer(image_app, name="image")

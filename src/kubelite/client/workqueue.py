@@ -89,6 +89,16 @@ class TokenBucketRateLimiter(Generic[T]):
         self._tokens -= 1.0
         return 0.0 if self._tokens >= 0 else -self._tokens / self.qps
 
+    def try_accept(self) -> bool:
+        """Take a token if one is there now, without reserving a future one (client-go's TryAccept)."""
+        now = self._clock.monotonic()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.qps)
+        self._last = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
     def forget(self, item: T) -> None:
         return None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kubelite.api.resources import NODES, PODS
@@ -52,7 +52,7 @@ def no_execute_taints(node: Object) -> list[Mapping[str, Any]]:
     return [t for t in taints if isinstance(t, dict) and t.get("effect") == "NoExecute"]
 
 
-def eviction_time(pod: Object, taints: list[Mapping[str, Any]], now: float) -> float | None:
+def eviction_time(pod: Object, taints: Sequence[Mapping[str, Any]], now: float) -> float | None:
     """When the pod must leave (epoch seconds; `now` if at once), or None if it may stay."""
     if not taints:
         return None

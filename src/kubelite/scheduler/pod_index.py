@@ -28,6 +28,7 @@ TermKind = Literal[
     "required_affinity", "required_anti_affinity", "preferred_affinity", "preferred_anti_affinity"
 ]
 CountKey = tuple[frozenset[str] | None, Selector]
+MAX_TRACKED_SELECTORS = 256
 CarriedKey = tuple[TermKind, AffinityTerm, int]
 
 
@@ -49,12 +50,15 @@ class PodCountIndex:
     # -- queries ----------------------------------------------------------------------------
     def matching(self, namespaces: frozenset[str] | None, selector: Selector) -> IntArray:
         key = (namespaces, selector)
-        counts = self._counts.get(key)
+        counts = self._counts.pop(key, None)
         if counts is None:
             counts = np.zeros(self._capacity, dtype=np.int64)
             for row in np.flatnonzero(self._table.present):
                 counts[row] = sum(1 for pod in self._table.pods_on(int(row)) if _matches(key, pod))
-            self._counts[key] = counts
+            if len(self._counts) >= MAX_TRACKED_SELECTORS:
+                # Least recently asked first: every tracked key costs a match per pod event.
+                del self._counts[next(iter(self._counts))]
+        self._counts[key] = counts  # re-inserted last: the dict order is the recency order
         return counts[: self._table.size]
 
     def carried_terms(self) -> dict[CarriedKey, IntArray]:

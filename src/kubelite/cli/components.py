@@ -10,15 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from kubelite.agent.agent import run_agent
+from kubelite.agent.settings import AgentSettings
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer
 from kubelite.client import ApiClient
-from kubelite.clock import Clock
+from kubelite.clock import Clock, RealClock
+from kubelite.controllers.manager import run_controller_manager
+from kubelite.controllers.settings import ControllerManagerSettings
 from kubelite.observability.anomaly_component import AnomalyDetectorComponent, AnomalyDetectorSettings
 from kubelite.scheduler.live import run_scheduler
 from kubelite.scheduler.profiles import load_configuration
@@ -31,8 +37,29 @@ RESTART_PAUSE_SECONDS = 2.0
 
 @dataclass(frozen=True, slots=True)
 class ComponentOptions:
+    data_dir: Path
     scheduler: bool = True
+    controller_manager: bool = True
     anomaly_detector: bool = True
+    #: Local node agents (real workloads on this host); 0 for none.
+    agents: int = 1
+
+
+async def _controller_manager(client: ApiClient, stop: asyncio.Event) -> None:
+    await run_controller_manager(client, RealClock(), ControllerManagerSettings(), stop)
+
+
+def _agent(settings: AgentSettings, clock: Clock) -> Runner:
+    async def run(client: ApiClient, stop: asyncio.Event) -> None:
+        await run_agent(client, settings, clock, stop)
+
+    return run
+
+
+def agent_settings(options: ComponentOptions, index: int) -> AgentSettings:
+    """The settings of local agent `index`: the host name for the first, numbered names after it."""
+    name = socket.gethostname().lower() if index == 0 else f"{socket.gethostname().lower()}-{index}"
+    return AgentSettings(node_name=name, data_dir=options.data_dir / "agents" / name, port=0)
 
 
 async def _scheduler(client: ApiClient, stop: asyncio.Event) -> None:
@@ -72,8 +99,13 @@ def start_components(server: ApiServer, clock: Clock, stop: asyncio.Event, optio
     runners: dict[str, Runner] = {}
     if options.scheduler:
         runners["scheduler"] = _scheduler
+    if options.controller_manager:
+        runners["controller-manager"] = _controller_manager
     if options.anomaly_detector:
         runners["anomaly-detector"] = _anomaly_detector(clock)
+    for index in range(options.agents):
+        settings = agent_settings(options, index)
+        runners[f"agent/{settings.node_name}"] = _agent(settings, clock)
     return [asyncio.create_task(_supervise(name, runner, server, stop), name=name) for name, runner in runners.items()]
 
 

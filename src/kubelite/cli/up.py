@@ -52,7 +52,7 @@ async def run_control_plane(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    components = start_components(server, server.clock, stop, ComponentOptions())
+    components = start_components(server, server.clock, stop, ComponentOptions(data_dir=data_dir, agents=agents))
     print(f"kubelite is ready at {server.url}; export KUBECONFIG={kubeconfig_path.resolve()}", flush=True)
     try:
         await stop.wait()

@@ -118,3 +118,24 @@ def test_relabelled_or_deleting_bound_pod_is_rebooked_for_extensions() -> None:
     ]
     pod = table.pod("default/p")
     assert pod is not None and pod.labels == {"v": "2"}
+
+
+def test_pod_index_forgets_terms_nobody_carries_any_more() -> None:
+    from kubelite.scheduler.pod_index import PodCountIndex
+
+    anti = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "kubernetes.io/hostname"}
+            ]
+        }
+    }
+    table = table_of(make_node("a"), make_node("b"))
+    index = PodCountIndex.of(table)
+    table.add_pod(make_pod("p1", node_name="a", affinity=anti))
+    table.add_pod(make_pod("p2", node_name="b", affinity=anti))
+    (carriers,) = index.carried_terms().values()
+    assert carriers.tolist() == [1, 1]
+    table.remove_pod("default/p1")
+    table.remove_node("b")
+    assert index.carried_terms() == {}

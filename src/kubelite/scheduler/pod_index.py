@@ -40,6 +40,7 @@ class PodCountIndex:
         self._capacity = table.capacity
         self._counts: dict[CountKey, IntArray] = {}
         self._carried: dict[CarriedKey, IntArray] = {}
+        self._carried_totals: dict[CarriedKey, int] = {}
         table.register(self)
 
     @staticmethod
@@ -86,8 +87,10 @@ class PodCountIndex:
     def on_node_removed(self, row: int, node: NodeInfo) -> None:
         for counts in self._counts.values():
             counts[row] = 0
-        for counts in self._carried.values():
+        for key, counts in list(self._carried.items()):
+            self._carried_totals[key] -= int(counts[row])
             counts[row] = 0
+            self._drop_if_unused(key)
 
     def on_pod_added(self, row: int, pod: PodInfo) -> None:
         self._apply(row, pod, 1)
@@ -104,7 +107,16 @@ class PodCountIndex:
                 carriers = self._carried.get(carried)
                 if carriers is None:
                     carriers = self._carried[carried] = np.zeros(self._capacity, dtype=np.int64)
+                    self._carried_totals[carried] = 0
                 carriers[row] += sign
+                self._carried_totals[carried] += sign
+                self._drop_if_unused(carried)
+
+    def _drop_if_unused(self, key: CarriedKey) -> None:
+        """Forget a term no placed pod carries any more, so the symmetric checks stay short."""
+        if self._carried_totals.get(key, 0) <= 0:
+            self._carried.pop(key, None)
+            self._carried_totals.pop(key, None)
 
 
 def _matches(key: CountKey, pod: PodInfo) -> bool:

@@ -2,7 +2,9 @@
 
 An extension keeps per-node state aligned with the table's rows: the table calls it after each
 node add/update/remove (with the row) and each pod add/remove (assume, bind seen on watch,
-forget, delete), and `on_resize` when the row capacity grows. A `GpuChooser` picks which GPUs of
+forget, delete), and `on_resize` when the row capacity grows. Removing a node sends only
+`on_node_removed`: the node's pods leave with it (no per-pod removals), and come back with
+`on_pod_added` if a node of that name is added again. A `GpuChooser` picks which GPUs of
 a node a pod gets; the default is best fit.
 """
 

@@ -25,6 +25,12 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+
+    @property
+    def listable(self) -> bool:
+        """Whether the resource can be listed and watched (review kinds are create-only)."""
+        return "list" in self.verbs and "watch" in self.verbs
 
     @property
     def api_version(self) -> str:
@@ -115,10 +121,22 @@ CERTIFICATE_SIGNING_REQUESTS = ResourceType(
 )
 #: Create-only: the answer is computed, never stored.
 SELF_SUBJECT_ACCESS_REVIEWS = ResourceType(
-    "authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", False
+    "authorization.k8s.io",
+    "v1",
+    "SelfSubjectAccessReview",
+    "selfsubjectaccessreviews",
+    "selfsubjectaccessreview",
+    False,
+    verbs=("create",),
 )
 SELF_SUBJECT_REVIEWS = ResourceType(
-    "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", False
+    "authentication.k8s.io",
+    "v1",
+    "SelfSubjectReview",
+    "selfsubjectreviews",
+    "selfsubjectreview",
+    False,
+    verbs=("create",),
 )
 # --- end security ---
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from kubelite.api.resources import ALL_VERBS, ResourceType
+from kubelite.api.resources import ResourceType
 
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 

@@ -86,7 +86,7 @@ class GarbageCollector:
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(context.clock, name=NAME)
         self._informers: dict[str, SharedInformer] = {}
         for resource in RESOURCE_TYPES:
-            if resource == EVENTS:
+            if resource == EVENTS or not resource.listable:
                 continue  # Events are never owners nor, in practice, dependents; they churn most.
             informer = context.informers.informer(resource)
             self._informers[resource.key] = informer

@@ -48,7 +48,7 @@ class NamespaceController:
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(context.clock, name=NAME)
         self._informer = context.informers.informer(NAMESPACES)
         self._informer.add_event_handler(self._enqueue, lambda old, new: self._enqueue(new))
-        self._content = tuple(r for r in RESOURCE_TYPES if r.namespaced)
+        self._content = tuple(r for r in RESOURCE_TYPES if r.namespaced and r.listable)
 
     def _enqueue(self, namespace: Object) -> None:
         if meta(namespace).get("deletionTimestamp"):

@@ -47,7 +47,7 @@ def _subresource_kind(resource: ResourceType, subresource: str) -> tuple[str, st
 def _verbs(resource: ResourceType) -> list[str]:
     if resource.group == "metrics.k8s.io":  # read-only views (metrics_api)
         return ["get", "list"]
-    return list(ALL_VERBS)
+    return list(resource.verbs)
 
 
 class Discovery:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import random
 from collections.abc import Callable
@@ -78,6 +79,56 @@ VALID: dict[str, Obj] = {
     "priorityclasses.scheduling.k8s.io": {"metadata": {"name": "high"}, "value": 1000},
     "runtimeclasses.node.k8s.io": {"metadata": {"name": "wasm"}, "handler": "wasm"},
 }
+
+
+# --- security kinds ---
+def _csr_request() -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "system:node:n1")])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    return base64.b64encode(csr.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+_RULE = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}
+_ROLE_REF = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:node"}
+VALID.update(
+    {
+        "roles.rbac.authorization.k8s.io": {"metadata": {"name": "reader", "namespace": "default"}, "rules": [_RULE]},
+        "clusterroles.rbac.authorization.k8s.io": {
+            "metadata": {"name": "system:reader"},
+            "rules": [_RULE, {"nonResourceURLs": ["/healthz"], "verbs": ["get"]}],
+        },
+        "rolebindings.rbac.authorization.k8s.io": {
+            "metadata": {"name": "r", "namespace": "default"},
+            "roleRef": _ROLE_REF,
+            "subjects": [{"kind": "User", "name": "alice"}, {"kind": "ServiceAccount", "name": "default"}],
+        },
+        "clusterrolebindings.rbac.authorization.k8s.io": {
+            "metadata": {"name": "system:r"},
+            "roleRef": _ROLE_REF,
+            "subjects": [{"kind": "Group", "name": "system:nodes"}],
+        },
+        "certificatesigningrequests.certificates.k8s.io": {
+            "metadata": {"name": "node-csr-1"},
+            "spec": {
+                "request": _csr_request(),
+                "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+                "usages": ["digital signature", "client auth"],
+                "expirationSeconds": 3600,
+            },
+        },
+        "selfsubjectaccessreviews.authorization.k8s.io": {
+            "spec": {"resourceAttributes": {"verb": "get", "resource": "pods", "namespace": "default"}}
+        },
+        "selfsubjectreviews.authentication.k8s.io": {},
+    }
+)
+# --- end security kinds ---
 
 
 def _admitted(resource: ResourceType, obj: Obj) -> Obj:

@@ -287,6 +287,16 @@ def _default_priority_class(obj: JSONObject) -> None:
     _set_missing(obj, preemptionPolicy="PreemptLowerPriority")
 
 
+def _default_rbac_binding(obj: JSONObject) -> None:
+    """rbac/v1 SetDefaults_Subject and SetDefaults_*RoleBinding: API groups a client may leave out."""
+    role_ref = obj.get("roleRef")
+    if isinstance(role_ref, dict) and not role_ref.get("apiGroup"):
+        role_ref["apiGroup"] = "rbac.authorization.k8s.io"
+    for subject in _dicts(obj.get("subjects")):
+        if subject.get("apiGroup") is None and subject.get("kind") in ("User", "Group"):
+            subject["apiGroup"] = "rbac.authorization.k8s.io"
+
+
 _DEFAULTERS: dict[str, Callable[[JSONObject], None]] = {
     "pods": _default_pod,
     "deployments.apps": _default_deployment,
@@ -298,6 +308,8 @@ _DEFAULTERS: dict[str, Callable[[JSONObject], None]] = {
     "horizontalpodautoscalers.autoscaling": _default_hpa,
     "secrets": _default_secret,
     "priorityclasses.scheduling.k8s.io": _default_priority_class,
+    "rolebindings.rbac.authorization.k8s.io": _default_rbac_binding,
+    "clusterrolebindings.rbac.authorization.k8s.io": _default_rbac_binding,
 }
 
 

@@ -16,6 +16,8 @@ from kubelite.api.models.apps import (
     RollingUpdateDeployment,
     WorkloadCondition,
 )
+from kubelite.api.models.authentication import SelfSubjectReview
+from kubelite.api.models.authorization import SelfSubjectAccessReview
 from kubelite.api.models.autoscaling import (
     CrossVersionObjectReference,
     HorizontalPodAutoscaler,
@@ -39,6 +41,7 @@ from kubelite.api.models.base import (
     from_dict,
     to_dict,
 )
+from kubelite.api.models.certificates import CertificateSigningRequest
 from kubelite.api.models.cluster import Lease, LeaseSpec, PriorityClass
 from kubelite.api.models.container import (
     Container,
@@ -111,6 +114,7 @@ from kubelite.api.models.pod import (
     TopologySpreadConstraint,
     Volume,
 )
+from kubelite.api.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 
 MODEL_BY_KEY: dict[str, type[TopLevel]] = {
     "namespaces": Namespace,
@@ -128,12 +132,23 @@ MODEL_BY_KEY: dict[str, type[TopLevel]] = {
     "horizontalpodautoscalers.autoscaling": HorizontalPodAutoscaler,
     "priorityclasses.scheduling.k8s.io": PriorityClass,
     "runtimeclasses.node.k8s.io": RuntimeClass,
+    # security kinds
+    "roles.rbac.authorization.k8s.io": Role,
+    "clusterroles.rbac.authorization.k8s.io": ClusterRole,
+    "rolebindings.rbac.authorization.k8s.io": RoleBinding,
+    "clusterrolebindings.rbac.authorization.k8s.io": ClusterRoleBinding,
+    "certificatesigningrequests.certificates.k8s.io": CertificateSigningRequest,
+    "selfsubjectaccessreviews.authorization.k8s.io": SelfSubjectAccessReview,
+    "selfsubjectreviews.authentication.k8s.io": SelfSubjectReview,
 }
 """The Struct of every served kind, by `ResourceType.key`."""
 
 __all__ = [
     "MODEL_BY_KEY",
     "Affinity",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
     "Condition",
     "ConfigMap",
     "Container",
@@ -203,10 +218,14 @@ __all__ = [
     "ReplicaSetStatus",
     "ResourceList",
     "ResourceRequirements",
+    "Role",
+    "RoleBinding",
     "RollingUpdateDeployment",
     "RuntimeClass",
     "Scale",
     "Secret",
+    "SelfSubjectAccessReview",
+    "SelfSubjectReview",
     "Service",
     "ServiceAccount",
     "ServicePort",

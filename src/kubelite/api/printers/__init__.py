@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api.printers import others, workloads
+from kubelite.api.printers import others, security, workloads
 from kubelite.api.printers.common import AGE_COLUMN, NAME_COLUMN, JSONObject, age_of, human_duration, name_of
 from kubelite.api.printers.pods import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
 from kubelite.api.resources import ResourceType
@@ -31,6 +31,11 @@ _PRINTERS: dict[str, tuple[list[JSONObject], others.Row]] = {
     "horizontalpodautoscalers.autoscaling": (workloads.HPA_COLUMNS, workloads.hpa_row),
     "priorityclasses.scheduling.k8s.io": (others.PRIORITY_CLASS_COLUMNS, others.priority_class_row),
     "runtimeclasses.node.k8s.io": (others.RUNTIME_CLASS_COLUMNS, others.runtime_class_row),
+    "roles.rbac.authorization.k8s.io": (security.ROLE_COLUMNS, security.role_row),
+    "clusterroles.rbac.authorization.k8s.io": (security.ROLE_COLUMNS, security.role_row),
+    "rolebindings.rbac.authorization.k8s.io": (security.BINDING_COLUMNS, security.binding_row),
+    "clusterrolebindings.rbac.authorization.k8s.io": (security.BINDING_COLUMNS, security.binding_row),
+    "certificatesigningrequests.certificates.k8s.io": (security.CSR_COLUMNS, security.csr_row),
 }
 
 

@@ -15,16 +15,20 @@ from typing import Any
 
 from kubelite.api.models import MODEL_BY_KEY, TopLevel
 from kubelite.api.models.apps import Deployment, ReplicaSet
+from kubelite.api.models.authentication import SelfSubjectReview
+from kubelite.api.models.authorization import SelfSubjectAccessReview
 from kubelite.api.models.autoscaling import HorizontalPodAutoscaler
+from kubelite.api.models.certificates import CertificateSigningRequest
 from kubelite.api.models.cluster import Lease, PriorityClass
 from kubelite.api.models.core import ConfigMap, Endpoints, Event, Namespace, Secret, Service
 from kubelite.api.models.node import Node, RuntimeClass
 from kubelite.api.models.pod import Pod
+from kubelite.api.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from kubelite.api.resources import ResourceType
-from kubelite.api.validation import core_kinds, workloads
+from kubelite.api.validation import certificates, core_kinds, rbac, workloads
 from kubelite.api.validation.decode import decode
 from kubelite.api.validation.errors import FieldError, aggregate_message, invalid_status_message
-from kubelite.api.validation.meta import validate_object_meta, validate_object_meta_update
+from kubelite.api.validation.meta import NAME_RULES, validate_object_meta, validate_object_meta_update
 from kubelite.api.validation.pod import validate_pod_spec, validate_pod_update
 
 KindValidator = Callable[[Any, Any], list[FieldError]]
@@ -52,7 +56,17 @@ _KIND_VALIDATORS: dict[type[TopLevel], KindValidator] = {
     Lease: lambda new, old: core_kinds.validate_lease(new),
     PriorityClass: core_kinds.validate_priority_class,
     RuntimeClass: core_kinds.validate_runtime_class,
+    # security kinds
+    Role: rbac.validate_role,
+    ClusterRole: rbac.validate_cluster_role,
+    RoleBinding: rbac.validate_role_binding,
+    ClusterRoleBinding: rbac.validate_cluster_role_binding,
+    CertificateSigningRequest: certificates.validate_csr,
+    SelfSubjectAccessReview: certificates.validate_self_subject_access_review,
 }
+NAME_RULES.update(rbac.RBAC_NAME_RULES)
+#: Answered from the request, never stored: their metadata carries no name to check.
+_REVIEW_KINDS: tuple[type[TopLevel], ...] = (SelfSubjectAccessReview, SelfSubjectReview)
 
 
 def validate_object(
@@ -69,7 +83,7 @@ def validate_object(
     if isinstance(previous, FieldError):
         # The stored object is kubelite's own; if it no longer decodes, judge the update as a create.
         previous = None
-    errors = validate_object_meta(resource, new.metadata)  # type: ignore[attr-defined]
+    errors = [] if model in _REVIEW_KINDS else validate_object_meta(resource, new.metadata)  # type: ignore[attr-defined]
     if previous is not None:
         errors.extend(validate_object_meta_update(new.metadata, previous.metadata))  # type: ignore[attr-defined]
     validator = _KIND_VALIDATORS.get(model)

@@ -1,4 +1,8 @@
-"""`kubelite autoscale`: replay a load trace through the HPA or the predictive autoscaler.
+"""`kubelite autoscale`: the live HPA controller, and replays of load traces through its policies.
+
+`controller --kubeconfig FILE` runs the HorizontalPodAutoscaler controller
+(`autoscaling.controller.run_hpa_controller`) against a cluster until SIGINT/SIGTERM, optionally
+serving its Prometheus gauges (`--metrics-port`).
 
 `replay` reads the trace (`autoscaling.replay.trace`), builds the HPA the way
 `kubectl autoscale --cpu-percent=70` would, wraps it in the chosen policy, runs the virtual-time
@@ -8,8 +12,10 @@ optionally writing the per-step CSV and a plot (`autoscaling.replay.plot`).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,14 +24,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kubelite.autoscaling.hpa.spec import cpu_utilization_hpa
+from kubelite.autoscaling.controller import HPAControllerSettings, run_hpa_controller
+from kubelite.autoscaling.hpa.spec import ControllerSettings, cpu_utilization_hpa
+from kubelite.autoscaling.hpa_metrics import HPAMetrics
 from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler, PredictiveSettings
 from kubelite.autoscaling.reactive import Autoscaler, ReactiveAutoscaler
 from kubelite.autoscaling.replay.simulate import ReplayConfig, ReplayResult, replay
 from kubelite.autoscaling.replay.trace import TraceError, load_trace
-from kubelite.clock import FakeClock
+from kubelite.client import ApiClient
+from kubelite.clock import FakeClock, RealClock
 
-app = typer.Typer(help="Autoscaling: replay load traces through the HPA and the predictive autoscaler.")
+app = typer.Typer(
+    help="Autoscaling: the HPA controller, and trace replays through the HPA and the predictive autoscaler."
+)
 
 TARGET_UTILIZATION = 70
 MAX_REPLICAS = 100_000
@@ -97,3 +108,46 @@ def replay_command(
     for key, value in summary.items():
         table.add_row(key, str(value))
     Console().print(table)
+
+
+async def _serve_controller(kubeconfig: Path, settings: HPAControllerSettings, metrics_port: int) -> None:
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    registry = CollectorRegistry()
+    if metrics_port:
+        start_http_server(metrics_port, registry=registry)
+    client = ApiClient.from_kubeconfig(kubeconfig)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    typer.echo("kubelite HPA controller is running", err=True)
+    try:
+        await run_hpa_controller(client, RealClock(), settings, stop, metrics=HPAMetrics(registry))
+    finally:
+        await client.close()
+
+
+@app.command("controller")
+def controller_command(
+    kubeconfig: Annotated[Path, typer.Option("--kubeconfig", help="The cluster whose HPAs to run.")],
+    sync_period: Annotated[
+        float, typer.Option("--sync-period", help="Seconds between syncs of every HPA.")
+    ] = 15.0,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Only this namespace (default: all).")
+    ] = None,
+    startup_seconds: Annotated[
+        float, typer.Option("--startup-seconds", help="Pod start-up time predictive HPAs look ahead by.")
+    ] = 60.0,
+    metrics_port: Annotated[int, typer.Option("--metrics-port", help="Serve /metrics here (0: off).")] = 0,
+) -> None:
+    """Run the HorizontalPodAutoscaler controller (predictive per HPA by annotation)."""
+    if sync_period <= 0:
+        raise typer.BadParameter("must be positive", param_hint="--sync-period")
+    settings = HPAControllerSettings(
+        controller=ControllerSettings(sync_period_seconds=sync_period),
+        namespace=namespace,
+        predictive_startup_seconds=startup_seconds,
+    )
+    asyncio.run(_serve_controller(kubeconfig, settings, metrics_port))

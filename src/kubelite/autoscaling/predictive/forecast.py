@@ -182,7 +182,8 @@ class SeasonalForecaster:
         return self._margin
 
     def forecast(self, now: float, lead_seconds: float) -> Forecast | None:
-        """The load forecast for the bucket containing now + lead, or None before any data."""
+        """The highest load forecast over the buckets up to the one containing now + lead (None
+        before any data); the margin is the one learnt at the full horizon, the widest."""
         if self._bucket is None or self._bucket_count == 0:
             return None
         bucket_seconds = self.settings.bucket_seconds
@@ -194,10 +195,16 @@ class SeasonalForecaster:
             # The bucket in progress already says something: fold it in provisionally.
             alpha, phi = self.settings.level_alpha, self.settings.trend_damping
             level = alpha * partial + (1 - alpha) * (level + phi * trend)
-        ahead = max(1, int((now + lead_seconds) // bucket_seconds) - self._bucket)
+        last = max(1, int((now + lead_seconds) // bucket_seconds) - self._bucket)
         phi = self.settings.trend_damping
-        damped_steps = sum(phi**step for step in range(1, ahead + 1))
-        point_value = level + damped_steps * trend + self._seasonal_change(self._bucket, ahead)
+        # The peak over the whole path to the horizon: a replica removed now is missed at every
+        # bucket until a new one could be ready, so the highest of those forecasts counts.
+        point_value = max(
+            level
+            + sum(phi**step for step in range(1, ahead + 1)) * trend
+            + self._seasonal_change(self._bucket, ahead)
+            for ahead in range(1, last + 1)
+        )
         margin = self.margin()
         point = self._inverse(point_value)
         upper = self._inverse(point_value + margin)

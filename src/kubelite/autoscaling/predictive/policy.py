@@ -76,8 +76,7 @@ class PredictiveSettings:
     holds the safety margin learnt from the forecast's own errors, so it may use the full request;
     the reactive HPA's 70% headroom exists because the HPA cannot see ahead."""
     behavior: Behavior | None = None
-    """None: the default scale-up policies and a scale-down window of one lead time (see
-    `PredictiveAutoscaler`)."""
+    """None: the default scale-up policies and a scale-down window of one sync period."""
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
 
 
@@ -122,9 +121,11 @@ class PredictiveAutoscaler:
         self.settings = settings
         self.controller = controller or ControllerSettings()
         self.lead_seconds = settings.startup_seconds + self.controller.sync_period_seconds
-        # A pod removed now cannot be replaced before now + lead, so a scale-down must respect every
-        # forecast made during the last lead time: those are the forecasts for [now, now + lead].
-        self.behavior = settings.behavior or predictive_behavior(math.ceil(self.lead_seconds))
+        # The forecast is already the peak over [now, now + lead] (a pod removed now cannot be back
+        # sooner), so scale-down only waits one sync period, against a single noisy reading.
+        self.behavior = settings.behavior or predictive_behavior(
+            math.ceil(self.controller.sync_period_seconds)
+        )
         self.forecaster = SeasonalForecaster(self.lead_seconds, settings.forecast)
         self.history = ScalingHistory()
         self._history_if_failed = self.history

@@ -551,3 +551,31 @@ def test_system_default_spreading_for_controller_owned_pods(kind: str, spreads: 
         raw = plugin.score(CycleState(), pod, table, table.present)
         scores = plugin.normalize_scores(CycleState(), pod, raw, table.present)
         assert scores[2] > scores[1] > scores[0]
+
+
+@pytest.mark.parametrize(
+    ("max_skew", "min_domains", "expected"),
+    [
+        pytest.param(1, None, {"h2", "h3"}, id="skew-1"),
+        pytest.param(2, None, {"h1", "h2", "h3"}, id="skew-2"),
+        pytest.param(1, 4, set(), id="min-domains-above-node-count"),
+    ],
+)
+def test_topology_spread_on_hostname(max_skew: int, min_domains: int | None, expected: set[str]) -> None:
+    existing = (
+        make_pod("w1", labels={"app": "web"}, node_name="h1"),
+        make_pod("w2", labels={"app": "web"}, node_name="h1"),
+        make_pod("w3", labels={"app": "web"}, node_name="h2"),
+        make_pod("w4", labels={"app": "web"}, node_name="h3"),
+    )
+    table = table_of(make_node("h1"), make_node("h2"), make_node("h3"), pods=existing)
+    constraint: dict[str, Any] = {
+        "maxSkew": max_skew,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app": "web"}},
+    }
+    if min_domains is not None:
+        constraint["minDomains"] = min_domains
+    pod = make_pod("p", labels={"app": "web"}, topologySpreadConstraints=[constraint])
+    assert feasible_names(run_filter(PodTopologySpread(), pod, table), table) == expected

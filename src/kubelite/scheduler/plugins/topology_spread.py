@@ -39,7 +39,7 @@ from kubelite.scheduler.nodetable import IntArray, NodeTable
 from kubelite.scheduler.plugins.node_affinity import required_node_affinity_mask
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 from kubelite.scheduler.pod_index import PodCountIndex
-from kubelite.scheduler.records import PodInfo, SpreadConstraint, node_requirement
+from kubelite.scheduler.records import HOSTNAME_LABEL, PodInfo, SpreadConstraint, node_requirement
 
 SKEW_REASON = "node(s) didn't match pod topology spread constraints"
 MISSING_LABEL_REASON = "node(s) didn't match pod topology spread constraints (missing required label)"
@@ -113,14 +113,23 @@ class PodTopologySpread:
         missing = np.zeros(table.size, dtype=np.bool_)
         skewed = np.zeros(table.size, dtype=np.bool_)
         for constraint in hard:
-            domains, per_domain, nodes_per_domain = self._domain_counts(pod, table, constraint, eligible)
-            has_key = domains >= 0
-            missing |= ~has_key
-            live = nodes_per_domain > 0
-            live_domains = int(np.count_nonzero(live))
-            global_min = int(per_domain[live].min()) if live_domains >= constraint.min_domains else 0
             self_match = 1 if constraint.selector.matches(pod.labels) else 0
-            node_counts = per_domain[np.where(has_key, domains, 0)]
+            if constraint.topology_key == HOSTNAME_LABEL:
+                # One domain per node (kube-scheduler special-cases the hostname too): no bincount.
+                has_key = table.domain_column(HOSTNAME_LABEL)[0] >= 0
+                counts = PodCountIndex.of(table).matching(frozenset({pod.namespace}), constraint.selector)
+                live_domains = int(np.count_nonzero(eligible))
+                enough = live_domains >= constraint.min_domains and live_domains > 0
+                global_min = int(counts[eligible].min()) if enough else 0
+                node_counts = counts
+            else:
+                domains, per_domain, nodes_per_domain = self._domain_counts(pod, table, constraint, eligible)
+                has_key = domains >= 0
+                live = nodes_per_domain > 0
+                live_domains = int(np.count_nonzero(live))
+                global_min = int(per_domain[live].min()) if live_domains >= constraint.min_domains else 0
+                node_counts = per_domain[np.where(has_key, domains, 0)]
+            missing |= ~has_key
             skewed |= has_key & (node_counts + self_match - global_min > constraint.max_skew)
         skewed &= ~missing
         feasible = ~(missing | skewed)

@@ -11,6 +11,7 @@ from kubelite.scheduler.gpu.policies.base import PlacementPolicy, PolicyContext
 from kubelite.scheduler.gpu.policies.best_fit import BestFit
 from kubelite.scheduler.gpu.policies.dot_product import DotProduct
 from kubelite.scheduler.gpu.policies.fgd import FragmentationGradientDescent
+from kubelite.scheduler.gpu.policies.fgd_balance import BalancedFragmentationGradientDescent
 from kubelite.scheduler.gpu.policies.fgd_packing import PackedFragmentationGradientDescent
 from kubelite.scheduler.gpu.policies.gpu_clustering import GpuClustering
 from kubelite.scheduler.gpu.policies.gpu_packing import GpuPacking
@@ -26,6 +27,7 @@ POLICIES: dict[str, type[PlacementPolicy]] = {
         BestFit,
         FragmentationGradientDescent,
         PackedFragmentationGradientDescent,
+        BalancedFragmentationGradientDescent,
     )
 }
 

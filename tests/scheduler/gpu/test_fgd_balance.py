@@ -1,0 +1,93 @@
+"""FGDBalance: FGD's gradient plus the change in GPUs stranded for want of CPU (worked by hand)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kubelite.scheduler.gpu.demand import PodDemand
+from kubelite.scheduler.gpu.fragmentation import PodShape, TargetWorkload
+from kubelite.scheduler.gpu.policies import POLICIES, PolicyContext
+from kubelite.scheduler.gpu.policies.fgd import FragmentationGradientDescent
+from kubelite.scheduler.gpu.policies.fgd_balance import (
+    BalancedFragmentationGradientDescent,
+    cpu_milli_per_gpu_milli,
+    cpu_stranded_gpu_milli,
+)
+from kubelite.scheduler.gpu.state import GpuNodeTable, GpuNodeView
+
+# Half 1-GPU pods needing 8 cores, half 500-milli shares needing 2 cores, plus CPU-only pods
+# (which do not count towards rho): rho = (0.4*8000 + 0.4*2000) / (0.4*1000 + 0.4*500) = 6.67.
+WORKLOAD = TargetWorkload(
+    (
+        PodShape(8000, 1000, 1, frozenset()),
+        PodShape(2000, 500, 1, frozenset()),
+        PodShape(32000, 0, 0, frozenset()),
+    ),
+    (0.4, 0.4, 0.2),
+)
+RHO = 4000 / 600
+CPU_ONLY = PodDemand(cpu_milli=16000, memory_bytes=0, gpu_count=0, milli_per_gpu=0)
+SHARE = PodDemand(cpu_milli=2000, memory_bytes=0, gpu_count=1, milli_per_gpu=500)
+ONE_GPU_HEAVY = PodDemand(cpu_milli=24000, memory_bytes=0, gpu_count=1, milli_per_gpu=1000)
+
+
+def table_of(*nodes: tuple[int, list[int]]) -> GpuNodeView:
+    """Nodes given as (free cpu milli, free milli per GPU)."""
+    table = GpuNodeTable(max_gpus_per_node=8, capacity=len(nodes))
+    for i, (cpu, gpus) in enumerate(nodes):
+        table.add_node(f"n{i}", 128000, 2**40, len(gpus), "G2")
+        table.cpu_free[i] = cpu
+        table.gpu_free[i, : len(gpus)] = gpus
+    return table.view()
+
+
+def test_rho_is_cpu_per_milli_gpu_of_the_gpu_shapes() -> None:
+    assert cpu_milli_per_gpu_milli(WORKLOAD) == pytest.approx(RHO)
+    assert cpu_milli_per_gpu_milli(TargetWorkload((PodShape(4000, 0, 0, frozenset()),), (1.0,))) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("gpu_free", "cpu_free", "expected"),
+    [
+        pytest.param(2000, 104000, 0.0, id="cpu-rich"),
+        pytest.param(8000, 40000, 8000 - 40000 / RHO, id="cpu-short"),
+        pytest.param(0, 0, 0.0, id="no-gpu-left"),
+    ],
+)
+def test_stranded_gpu_is_what_cpu_cannot_feed(gpu_free: int, cpu_free: int, expected: float) -> None:
+    stranded = cpu_stranded_gpu_milli(np.array([gpu_free]), np.array([cpu_free]), RHO)
+    assert stranded[0] == pytest.approx(expected)
+
+
+def test_cpu_only_pod_goes_to_the_cpu_rich_node_where_fgd_ties() -> None:
+    # n0: 2 GPUs, 104 cores; n1: 8 GPUs, 64 cores. After 16 cores both still fit every typical
+    # pod, so FGD's gradient is 0 on both; n1 would strand 8000 - 48000/6.67 = 800 milli-GPU.
+    view = table_of((104000, [1000] * 2), (64000, [1000] * 8))
+    fgd = POLICIES["FGD"](PolicyContext(np.random.default_rng(0), WORKLOAD, 8)).score(view, CPU_ONLY)
+    balanced = POLICIES["FGDBalance"](PolicyContext(np.random.default_rng(0), WORKLOAD, 8))
+    assert fgd[0] == fgd[1]
+    scores = balanced.score(view, CPU_ONLY)
+    assert scores[0] == 50  # trunc(100 * sigmoid(0))
+    assert scores[1] == int(100 / (1 + np.exp(0.8)))  # 31
+    assert scores[0] > scores[1]
+
+
+@pytest.mark.parametrize("demand", [SHARE, ONE_GPU_HEAVY, CPU_ONLY], ids=["share", "one-gpu", "cpu-only"])
+def test_gradient_is_fgd_plus_stranded_change(demand: PodDemand) -> None:
+    view = table_of((30000, [1000, 500, 1000, 1000]), (90000, [1000, 1000]), (24000, [300, 1000]))
+    context = PolicyContext(np.random.default_rng(0), WORKLOAD, 8)
+    fgd, balanced = FragmentationGradientDescent(context), BalancedFragmentationGradientDescent(context)
+    gpu, cpu = view.gpu_free_total, view.cpu_free
+    stranded_change = cpu_stranded_gpu_milli(
+        gpu - demand.total_gpu_milli, cpu - demand.cpu_milli, RHO
+    ) - cpu_stranded_gpu_milli(gpu, cpu, RHO)
+    expected = fgd.fragmentation_increase(view, demand) + stranded_change[:, None]
+    np.testing.assert_allclose(balanced.fragmentation_increase(view, demand), expected)
+
+
+def test_share_gpu_choice_inside_a_node_is_fgds() -> None:
+    view = table_of((30000, [1000, 500, 1000, 1000]))
+    context = PolicyContext(np.random.default_rng(0), WORKLOAD, 8)
+    assert POLICIES["FGDBalance"](context).choose_gpus(view, 0, SHARE) == (1,)
+    assert POLICIES["FGD"](context).choose_gpus(view, 0, SHARE) == (1,)

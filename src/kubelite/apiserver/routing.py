@@ -63,9 +63,10 @@ class Router:
         subresource = rest[2] if len(rest) > 2 else None
         if len(rest) > 3 or (subresource is not None and subresource not in resource.subresources):
             raise errors.path_not_found()
-        return ResourceRequest(
-            resource, namespace, name, subresource, self._verb(method, name, subresource, query)
-        )
+        verb = self._verb(method, name, subresource, query)
+        if subresource is None and verb not in resource.verbs:
+            raise errors.method_not_allowed(verb, resource.plural)
+        return ResourceRequest(resource, namespace, name, subresource, verb)
 
     @staticmethod
     def _verb(method: str, name: str | None, subresource: str | None, query: dict[str, str]) -> str:

@@ -52,10 +52,11 @@ def test_detectors_are_deterministic_on_real_data(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)
 def test_cost_stays_within_budget(name: str) -> None:
-    # The budget is 20 us per point amortised; allow slack for a loaded CI machine.
+    # The budget is 20 us per point amortised; CPU time is immune to other jobs, but allow slack for
+    # a slower CI machine.
     series = _synthetic_series(points=20_000)
     detector = make_detector(name)
-    started = time.perf_counter()
+    started = time.process_time()
     run_detector(detector, series)
-    microseconds_per_point = 1e6 * (time.perf_counter() - started) / len(series.values)
+    microseconds_per_point = 1e6 * (time.process_time() - started) / len(series.values)
     assert microseconds_per_point < 60.0

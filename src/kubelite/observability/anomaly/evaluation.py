@@ -1,8 +1,8 @@
 """Running a detector over a NAB-layout corpus and scoring it for every profile.
 
-Data flow: `load_corpus` -> one fresh detector per file, fed row by row (`run_detector`, timed on one
-core) -> `score_file_rows` per file -> `optimise_threshold` per profile over the pooled files ->
-`CorpusReport`. Files may be spread over worker processes; the reported cost is the sum of the
+Data flow: `load_corpus` -> one fresh detector per file, fed row by row (`run_detector`, timed in
+CPU seconds of one core) -> `score_file_rows` per file -> `optimise_threshold` per profile over the
+pooled files -> `CorpusReport`. Files may be spread over worker processes; the reported cost is the sum of the
 per-file single-core times divided by the number of points, so it does not depend on the workers.
 """
 
@@ -34,7 +34,7 @@ def run_detector(detector: Detector, series: Series) -> list[float]:
 
 @dataclass(frozen=True)
 class FileRun:
-    """One detector's scores for one file, and the single-core time they took."""
+    """One detector's scores for one file, and the single-core CPU time they took."""
 
     relative_path: str
     scores: list[float]
@@ -43,9 +43,10 @@ class FileRun:
 
 def _run_file(detector_name: str, labelled: LabelledFile) -> FileRun:
     detector = make_detector(detector_name)
-    started = time.perf_counter()
+    # CPU time of this (single-threaded) process: the single-core cost, whatever else the machine runs.
+    started = time.process_time()
     scores = run_detector(detector, labelled.series)
-    return FileRun(labelled.relative_path, scores, time.perf_counter() - started)
+    return FileRun(labelled.relative_path, scores, time.process_time() - started)
 
 
 @dataclass(frozen=True)

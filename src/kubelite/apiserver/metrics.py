@@ -27,6 +27,17 @@ class ApiServerMetrics:
         self.revision = Gauge(
             "apiserver_storage_revision", "The store's current revision.", registry=self.registry
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, verb: str, resource: str, code: int, seconds: float) -> None:
+        """Count one request and its latency; label children are cached (labels() is slow)."""
+        key = (verb, resource, code)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(verb, resource, str(code)), self.latency.labels(verb, resource))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -152,7 +152,7 @@ class ApiServer:
     async def handle(self, request: Request) -> Response | StreamResponse:
         """Serve one request; every failure becomes a Kubernetes Status."""
         started = time.perf_counter()
-        verb, resource_label = request.method.lower(), ""
+        verb = request.method.lower()
         try:
             answered = await self.authorizer.authorize(request)
             response = answered if answered is not None else await self._route(request)
@@ -164,13 +164,7 @@ class ApiServer:
             log.exception("unexpected failure serving %s %s", request.method, request.path)
             failure = errors.internal(type(error).__name__)
             response = Response(failure.code, failure.body())
-        segments = request.path.split("/")
-        if len(segments) > 3 and segments[1] in ("api", "apis"):
-            resource_label = (
-                segments[-1] if len(segments) < 6 else segments[5] if segments[1] == "apis" else segments[4]
-            )
-        self.metrics.requests.labels(verb, resource_label, str(response.status)).inc()
-        self.metrics.latency.labels(verb, resource_label).observe(time.perf_counter() - started)
+        self.metrics.observe(verb, _resource_label(request.path), response.status, time.perf_counter() - started)
         return response
 
     async def _route(self, request: Request) -> Response | StreamResponse:
@@ -249,3 +243,17 @@ class ApiServer:
             ]
             return Response(200, msgspec.json.encode({"paths": paths}))
         raise errors.path_not_found()
+
+
+def _resource_label(path: str) -> str:
+    """The resource a path names ("pods", "deployments"), or "" for non-resource paths."""
+    segments = path.strip("/").split("/")
+    if segments[0] == "api":
+        rest = segments[2:]
+    elif segments[0] == "apis":
+        rest = segments[3:]
+    else:
+        return ""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        return rest[2]
+    return rest[0] if rest else ""

@@ -30,7 +30,7 @@ from kubelite.autoscaling.hpa_metrics import HPAMetrics
 from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler, PredictiveSettings
 from kubelite.autoscaling.reactive import Autoscaler, ReactiveAutoscaler
 from kubelite.autoscaling.replay.simulate import ReplayConfig, ReplayResult, replay
-from kubelite.autoscaling.replay.trace import TraceError, load_trace
+from kubelite.autoscaling.replay.trace import LoadTrace, TraceError, load_trace
 from kubelite.client import ApiClient
 from kubelite.clock import FakeClock, RealClock
 
@@ -48,6 +48,20 @@ def build_autoscaler(policy: Literal["hpa", "predictive"], startup_delay: float)
     if policy == "hpa":
         return ReactiveAutoscaler(spec)
     return PredictiveAutoscaler(spec, PredictiveSettings(startup_seconds=startup_delay))
+
+
+def slice_trace(trace: LoadTrace, rows: str) -> LoadTrace:
+    """Rows START:END of a trace (after outage rows are dropped), e.g. to tune on one half."""
+    start_text, _, end_text = rows.partition(":")
+    try:
+        start = int(start_text) if start_text.strip() else None
+        end = int(end_text) if end_text.strip() else None
+    except ValueError as error:
+        raise TraceError(f"--rows must be START:END, not {rows!r}") from error
+    timestamps, values = trace.timestamps[start:end], trace.values[start:end]
+    if len(timestamps) < 2:
+        raise TraceError(f"--rows {rows} leaves fewer than two rows")
+    return LoadTrace(timestamps, values, trace.step_seconds, trace.skipped_rows)
 
 
 def write_steps(result: ReplayResult, path: Path) -> None:
@@ -72,6 +86,9 @@ def replay_command(
     capacity_per_pod: Annotated[float, typer.Option("--capacity-per-pod", help="Load one pod serves.")],
     startup_delay: Annotated[float, typer.Option("--startup-delay", help="Seconds from creation to Ready.")],
     scale: Annotated[float, typer.Option("--scale", help="Offered load = scale x trace value.")] = 1.0,
+    rows: Annotated[
+        str, typer.Option("--rows", help="Replay only rows START:END of the usable rows (Python slice).")
+    ] = ":",
     output: Annotated[Path | None, typer.Option("--output", help="Per-step CSV.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="PNG plot of load and capacity.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -82,7 +99,7 @@ def replay_command(
     if capacity_per_pod <= 0 or startup_delay < 0 or scale <= 0:
         raise typer.BadParameter("capacity and scale must be positive, the delay not negative")
     try:
-        load = load_trace(trace, column)
+        load = slice_trace(load_trace(trace, column), rows)
     except (OSError, TraceError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error

@@ -36,7 +36,8 @@ class ForecastSettings:
     level_alpha: float = 0.1
     """Weight of the newest bucket in the level: low, because minute counts are noisy (bursts are
     caught by the reactive floor and by the error margin)."""
-    trend_beta: float = 0.1
+    trend_beta: float = 0.03
+    """Weight of the newest level change in the trend: low, so that a burst is not read as a ramp."""
     trend_damping: float = 0.9
     """Per-bucket damping of the trend, so that a ramp is not extrapolated for ever."""
     season_smoothing: int = 15

@@ -139,3 +139,38 @@ def test_pod_index_forgets_terms_nobody_carries_any_more() -> None:
     table.remove_pod("default/p1")
     table.remove_node("b")
     assert index.carried_terms() == {}
+
+
+def test_per_domain_counts_stay_equal_to_a_recount() -> None:
+    from kubelite.api.labels import selector_from_object
+    from kubelite.scheduler.pod_index import PodCountIndex
+
+    rng = np.random.default_rng(3)
+    nodes = [make_node(f"n{i}", labels={"zone": f"z{i % 4}"}) for i in range(12)]
+    table = table_of(*nodes)
+    index = PodCountIndex.of(table)
+    selector = selector_from_object({"matchLabels": {"app": "web"}})
+    namespaces = frozenset({"default"})
+    placed: list[str] = []
+    for step in range(80):
+        if placed and rng.random() < 0.3:
+            table.remove_pod(placed.pop(int(rng.integers(len(placed)))))
+        else:
+            row = int(rng.integers(len(nodes)))
+            app = "web" if rng.random() < 0.7 else "db"
+            table.add_pod(make_pod(f"p{step}", labels={"app": app}, node_name=nodes[row].name))
+            placed.append(f"default/p{step}")
+        if step == 40:
+            table.remove_node("n5")  # rows and domains change: the totals are rebuilt
+        totals = index.matching_per_domain(namespaces, selector, "zone")
+        domains, count = table.domain_column("zone")
+        per_node = np.array(
+            [
+                sum(1 for p in table.pods_on(r) if p.labels.get("app") == "web") if table.present[r] else 0
+                for r in range(table.size)
+            ]
+        )
+        assert index.matching(namespaces, selector).tolist() == per_node.tolist()
+        labelled = domains >= 0
+        recount = np.bincount(domains[labelled], weights=per_node[labelled], minlength=max(count, 1))
+        assert totals.tolist() == recount.astype(np.int64).tolist()

@@ -41,6 +41,7 @@ class PodCountIndex:
         self._counts: dict[CountKey, IntArray] = {}
         self._carried: dict[CarriedKey, IntArray] = {}
         self._carried_totals: dict[CarriedKey, int] = {}
+        self._domain_counts: dict[tuple[frozenset[str] | None, Selector, str], tuple[int, IntArray]] = {}
         table.register(self)
 
     @staticmethod
@@ -61,6 +62,24 @@ class PodCountIndex:
                 del self._counts[next(iter(self._counts))]
         self._counts[key] = counts  # re-inserted last: the dict order is the recency order
         return counts[: self._table.size]
+
+    def matching_per_domain(
+        self, namespaces: frozenset[str] | None, selector: Selector, topology_key: str
+    ) -> IntArray:
+        """Matching pods summed per domain of `topology_key` over every node that has the key;
+        rebuilt when nodes change (attribute_version), else kept current pod by pod."""
+        key = (namespaces, selector, topology_key)
+        domains, domain_count = self._table.domain_column(topology_key)
+        entry = self._domain_counts.get(key)
+        if entry is None or entry[0] != self._table.attribute_version or entry[1].size < max(domain_count, 1):
+            per_node = self.matching(namespaces, selector)
+            labelled = domains >= 0
+            totals = np.bincount(domains[labelled], weights=per_node[labelled], minlength=max(domain_count, 1))
+            if len(self._domain_counts) >= MAX_TRACKED_SELECTORS and key not in self._domain_counts:
+                del self._domain_counts[next(iter(self._domain_counts))]
+            entry = (self._table.attribute_version, totals.astype(np.int64))
+            self._domain_counts[key] = entry
+        return entry[1]
 
     def carried_terms(self) -> dict[CarriedKey, IntArray]:
         """Every (kind, term, weight) that some placed pod carries, with per-row carrier counts."""
@@ -102,6 +121,11 @@ class PodCountIndex:
         for key, counts in self._counts.items():
             if _matches(key, pod):
                 counts[row] += sign
+        for (namespaces, selector, topology_key), (version, totals) in self._domain_counts.items():
+            if version == self._table.attribute_version and _matches((namespaces, selector), pod):
+                domain = int(self._table.domain_column(topology_key)[0][row])
+                if 0 <= domain < totals.size:
+                    totals[domain] += sign
         if pod.has_pod_affinity:
             for carried in _carried_keys(pod):
                 carriers = self._carried.get(carried)

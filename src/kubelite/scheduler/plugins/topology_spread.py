@@ -67,6 +67,7 @@ class PodTopologySpread:
     def __init__(self, system_defaults: bool = True) -> None:
         self._taints = TaintToleration()
         self.system_defaults = system_defaults
+        self._nodes_per_domain: dict[str, tuple[tuple[int, int], IntArray]] = {}
 
     def _eligible(
         self,
@@ -94,11 +95,30 @@ class PodTopologySpread:
     ) -> tuple[IntArray, IntArray, IntArray]:
         """(domain id per row, matching pods per domain, eligible nodes per domain)."""
         domains, domain_count = table.domain_column(constraint.topology_key)
-        counts = PodCountIndex.of(table).matching(frozenset({pod.namespace}), constraint.selector)
+        index = PodCountIndex.of(table)
+        labelled_nodes = self._labelled_nodes(table, constraint.topology_key)
+        if int(np.count_nonzero(eligible)) == int(labelled_nodes.sum()):
+            # Every labelled node counts (the common case): use the incrementally kept domain totals.
+            per_domain_all = index.matching_per_domain(
+                frozenset({pod.namespace}), constraint.selector, constraint.topology_key
+            )
+            return domains.astype(np.int64), per_domain_all, labelled_nodes
+        counts = index.matching(frozenset({pod.namespace}), constraint.selector)
         safe_domains = np.where(eligible, domains, 0)
         per_domain = np.bincount(safe_domains, weights=np.where(eligible, counts, 0), minlength=domain_count)
         nodes_per_domain = np.bincount(safe_domains, weights=eligible, minlength=domain_count)
         return domains.astype(np.int64), per_domain.astype(np.int64), nodes_per_domain.astype(np.int64)
+
+    def _labelled_nodes(self, table: NodeTable, topology_key: str) -> IntArray:
+        """Nodes per domain of `topology_key` (all present nodes that carry it), per table version."""
+        cached = self._nodes_per_domain.get(topology_key)
+        if cached is None or cached[0] != (table.attribute_version, table.size):
+            domains, domain_count = table.domain_column(topology_key)
+            labelled = table.present & (domains >= 0)
+            counts = np.bincount(domains[labelled], minlength=max(domain_count, 1)).astype(np.int64)
+            cached = ((table.attribute_version, table.size), counts)
+            self._nodes_per_domain[topology_key] = cached
+        return cached[1]
 
     def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> Status:
         if not any(c.when_unsatisfiable == "DoNotSchedule" for c in pod.spread_constraints):

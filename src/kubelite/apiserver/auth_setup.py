@@ -8,16 +8,21 @@
     await server.start(); await gate.bootstrap_policy()
 
 `ApiServerSettings(tls=None)` without a gate stays the plain-HTTP, allow-all server that
-in-process tests use.
+in-process tests use. Secrets are sealed at rest by wrapping the store first:
+`store = encrypt_secrets_at_rest(open_store(url), data_dir / "pki")`.
 """
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
+from kubelite.security.encryption import AesGcmTransformer, ensure_encryption_config
 from kubelite.security.pki import ClusterPki
 from kubelite.security.tokens import UserInfo, parse_token_file
+from kubelite.store.interface import Store
 
+from .auth_encryption import EncryptingStore
 from .auth_endpoints import TokenIssuer
 from .authn import Authenticator, AuthnSettings
 from .authz import SecurityGate
@@ -52,3 +57,14 @@ def install_security(
     gate = SecurityGate(server, authenticator, TokenIssuer(pki.service_account_key, server.clock))
     server.authorizer = gate
     return gate
+
+
+ENCRYPTION_CONFIG = "encryption-config.yaml"
+
+
+def encrypt_secrets_at_rest(store: Store, pki_directory: Path) -> EncryptingStore:
+    """Wrap `store` so Secrets are AES-GCM sealed under `pki_directory/encryption-config.yaml`
+    (created with one fresh key on first start)."""
+    pki_directory.mkdir(parents=True, exist_ok=True)
+    config = ensure_encryption_config(pki_directory / ENCRYPTION_CONFIG, datetime.datetime.now(datetime.UTC))
+    return EncryptingStore(store, AesGcmTransformer(config))

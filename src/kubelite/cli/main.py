@@ -18,6 +18,7 @@ from kubelite.cli.bench_pod_startup import bench_pod_startup
 from kubelite.cli.controller_manager import controller_manager
 from kubelite.cli.image import app as image_app
 from kubelite.cli.scheduler import bench_scheduler, scheduler
+from kubelite.cli.secrets import app as secrets_app
 from kubelite.cli.sim import app as sim_app
 from kubelite.cli.token import app as token_app
 from kubelite.cli.up import up
@@ -42,6 +43,7 @@ bench_app.command("scheduler")(bench_scheduler)
 app.command("controller-manager")(controller_manager)
 app.add_typer(image_app, name="image")
 app.command("scheduler")(scheduler)
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(sim_app, name="sim")
 app.add_typer(token_app, name="token")
 app.command("up")(up)

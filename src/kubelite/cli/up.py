@@ -14,7 +14,12 @@ from pathlib import Path
 
 import typer
 
-from kubelite.apiserver.auth_setup import install_security, load_static_tokens, tls_settings
+from kubelite.apiserver.auth_setup import (
+    encrypt_secrets_at_rest,
+    install_security,
+    load_static_tokens,
+    tls_settings,
+)
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.security.pki import ensure_pki
 from kubelite.store import open_store
@@ -35,7 +40,9 @@ async def run_control_plane(
     security: SecurityOptions | None = None,
 ) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(store_url or f"sqlite:///{(data_dir / 'state.db').resolve()}")
+    # Secrets are AES-GCM sealed at rest under DIR/pki/encryption-config.yaml (docs/security.md).
+    raw_store = open_store(store_url or f"sqlite:///{(data_dir / 'state.db').resolve()}")
+    store = encrypt_secrets_at_rest(raw_store, data_dir / "pki")
     # Security: PKI under DIR/pki, HTTPS only, authentication and RBAC (see docs/security.md).
     options = security or SecurityOptions()
     pki = ensure_pki(data_dir / "pki", options.advertise_addresses)

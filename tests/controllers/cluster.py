@@ -42,15 +42,15 @@ async def running_controllers(
     harness = Harness(client, manager, clock)
     task = asyncio.create_task(manager.run(harness.stop))
     try:
-        await asyncio.wait_for(manager.informers.wait_for_sync(), 5)
+        await asyncio.wait_for(manager.informers.wait_for_sync(), 30)
         yield harness
     finally:
         harness.stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 30)
         await server.stop()
 
 
-async def eventually(condition: Callable[[], Any], timeout: float = 5.0) -> None:
+async def eventually(condition: Callable[[], Any], timeout: float = 20.0) -> None:
     """Poll an async or plain condition while controllers react (real time only bounds a failure;
     no control-loop period is waited through)."""
     deadline = asyncio.get_running_loop().time() + timeout

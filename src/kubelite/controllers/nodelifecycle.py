@@ -49,6 +49,7 @@ NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 ZONE_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone")
 #: How often queued NoExecute taints are applied (kube-controller-manager: 100 ms).
 TAINTING_PASS_SECONDS = 0.1
+CONFLICT_RETRIES = 5
 
 ReadyState = Literal["True", "False", "Unknown"]
 ZoneState = Literal["Normal", "PartialDisruption", "FullDisruption"]
@@ -118,6 +119,7 @@ class NodeLifecycleController:
         # Nodes waiting for their NoExecute taint, per zone, in the order they were found lost.
         self._pending_no_execute: dict[str, OrderedDict[str, None]] = {}
         self._buckets: dict[str, TokenBucketRateLimiter[str]] = {}
+        self._ready_states: dict[str, ReadyState] = {}
         self.zone_states: dict[str, ZoneState] = {}
 
     async def run(self, workers: int, stop: asyncio.Event) -> None:
@@ -141,6 +143,9 @@ class NodeLifecycleController:
                 await step()
             except (ApiError, TransportError) as error:
                 log.warning("node lifecycle: %s", error)
+            except Exception:
+                # A bug in one pass must not stop node monitoring for good.
+                log.exception("node lifecycle pass failed")
             await self._clock.sleep(period)
 
     # --- health monitor ---------------------------------------------------------------------------
@@ -151,16 +156,18 @@ class NodeLifecycleController:
         names = {str(meta(node).get("name")) for node in nodes}
         for gone in set(self._health) - names:
             del self._health[gone]
+            self._ready_states.pop(gone, None)
             for pending in self._pending_no_execute.values():
                 pending.pop(gone, None)
         ready_by_zone: dict[str, list[int]] = {}
         for node in nodes:
             node = await self._update_health(node)
-            state = ready_state(node)
+            state = self._ready_states[str(meta(node).get("name"))] = ready_state(node)
             counts = ready_by_zone.setdefault(zone_of(node), [0, 0])
             counts[0 if state == "True" else 1] += 1
             await self._reconcile_taints(node, state)
         self._update_zones(ready_by_zone)
+        await self.tainting_pass()
 
     async def _update_health(self, node: Object) -> Object:
         name = str(meta(node).get("name"))
@@ -233,25 +240,33 @@ class NodeLifecycleController:
         else:
             pending.pop(name, None)
         if ours != wanted_now:
-            await self._write_taints(node, current, wanted_now)
+            await self._write_taints(node, wanted_now)
 
-    async def _write_taints(
-        self, node: Object, current: list[dict[str, Any]], wanted: set[tuple[str, str]]
-    ) -> None:
-        now = format_time(self._clock.now())
-        kept = [t for t in current if t.get("key") not in (UNREACHABLE_TAINT, NOT_READY_TAINT)]
-        existing = {(t.get("key"), t.get("effect")): t for t in current}
-        for key, effect in sorted(wanted):
-            kept.append(existing.get((key, effect)) or {"key": key, "effect": effect, "timeAdded": now})
-        patch = {
-            "metadata": {"resourceVersion": meta(node).get("resourceVersion")},
-            "spec": {"taints": kept or None},
-        }
-        try:
-            await self._client.patch(NODES, str(meta(node).get("name")), patch)
-        except ApiError as error:
-            if error.code not in (404, 409):
-                raise  # 409: the node changed meanwhile; the next pass sees the newer one
+    async def _write_taints(self, node: Object, wanted: set[tuple[str, str]]) -> bool:
+        """Make the node's condition taints exactly `wanted`, keeping every other taint; on a
+        conflict re-read the node from the server and try again (client-go's RetryOnConflict)."""
+        name = str(meta(node).get("name"))
+        for _ in range(CONFLICT_RETRIES):
+            current = [t for t in (node.get("spec") or {}).get("taints") or [] if isinstance(t, dict)]
+            kept = [t for t in current if t.get("key") not in (UNREACHABLE_TAINT, NOT_READY_TAINT)]
+            existing = {(t.get("key"), t.get("effect")): t for t in current}
+            now = format_time(self._clock.now())
+            for key, effect in sorted(wanted):
+                kept.append(existing.get((key, effect)) or {"key": key, "effect": effect, "timeAdded": now})
+            patch = {
+                "metadata": {"resourceVersion": meta(node).get("resourceVersion")},
+                "spec": {"taints": kept or None},
+            }
+            try:
+                await self._client.patch(NODES, name, patch)
+                return True
+            except ApiError as error:
+                if error.code == 404:
+                    return False
+                if error.code != 409:
+                    raise
+            node = await self._client.get(NODES, name)
+        return False
 
     def _update_zones(self, ready_by_zone: dict[str, list[int]]) -> None:
         settings = self.settings
@@ -282,22 +297,19 @@ class NodeLifecycleController:
             return  # every node lost at once: more likely our own network than the whole fleet
         for zone, pending in self._pending_no_execute.items():
             bucket = self._buckets.get(zone)
-            while pending and bucket is not None and bucket.qps > 0 and bucket.try_accept():
-                name, _ = pending.popitem(last=False)
+            while pending and bucket is not None and bucket.qps > 0:
+                name = next(iter(pending))
                 node = self._nodes.lister.get(None, name)
-                if node is None:
+                # The state this monitor decided, not the cache's copy, which may predate our write.
+                wanted = wanted_taints(self._ready_states.get(name, "True"))
+                if node is None or not wanted:
+                    pending.pop(name)
                     continue
-                state = ready_state(node)
-                wanted = wanted_taints(state)
-                if not wanted:
-                    continue
-                current = [t for t in (node.get("spec") or {}).get("taints") or [] if isinstance(t, dict)]
-                await self._write_taints(node, current, wanted)
-                log.info(
-                    "node %s tainted NoExecute (%s)",
-                    name,
-                    "unreachable" if state == "Unknown" else "not-ready",
-                )
+                if not bucket.try_accept():
+                    break
+                pending.pop(name)
+                if await self._write_taints(node, wanted):
+                    log.info("node %s tainted NoExecute %s", name, sorted(wanted))
 
 
 def new_controller(context: ControllerContext) -> NodeLifecycleController:

@@ -222,15 +222,23 @@ def test_run_loop_follows_metric_changes_on_virtual_time() -> None:
             loop = asyncio.create_task(controller.run(stop))
 
             async def replicas_become(expected: int) -> None:
-                for _ in range(500):
+                for _ in range(3000):
                     scale = await client.get_scale(DEPLOYMENTS, "web", NAMESPACE)
                     if scale["spec"]["replicas"] == expected:
                         return
                     await asyncio.sleep(0.01)  # waits for HTTP round trips, not for control-loop time
                 raise AssertionError(f"replicas never became {expected}")
 
+            async def status_shows(desired: int) -> dict[str, Any]:
+                for _ in range(3000):
+                    written = await client.get(HORIZONTAL_POD_AUTOSCALERS, "web", NAMESPACE)
+                    if written["status"]["desiredReplicas"] == desired:
+                        return written
+                    await asyncio.sleep(0.01)
+                raise AssertionError(f"the status never showed {desired} desired replicas")
+
             async def synced(count: int) -> None:
-                for _ in range(500):
+                for _ in range(3000):
                     if metrics.calls >= count:
                         return
                     await asyncio.sleep(0.01)
@@ -242,7 +250,7 @@ def test_run_loop_follows_metric_changes_on_virtual_time() -> None:
             clock.advance(15)
             await synced(2)
             await replicas_become(4)
-            written = await client.get(HORIZONTAL_POD_AUTOSCALERS, "web", NAMESPACE)
+            written = await status_shows(4)
             limited = condition(written, "ScalingLimited")
             assert (limited["status"], limited["reason"]) == ("True", "ScaleUpLimit")
             stop.set()

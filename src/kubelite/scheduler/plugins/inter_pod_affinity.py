@@ -33,7 +33,7 @@ from kubelite.scheduler.framework.interface import (
 from kubelite.scheduler.framework.status import SKIP, SUCCESS, Status
 from kubelite.scheduler.nodetable import IntArray, NodeTable
 from kubelite.scheduler.pod_index import PodCountIndex
-from kubelite.scheduler.records import AffinityTerm, PodInfo
+from kubelite.scheduler.records import HOSTNAME_LABEL, AffinityTerm, PodInfo
 
 EXISTING_ANTI_REASON = "node(s) didn't satisfy existing pods anti-affinity rules"
 AFFINITY_REASON = "node(s) didn't match pod affinity rules"
@@ -44,6 +44,8 @@ def _per_domain(table: NodeTable, topology_key: str, per_node: IntArray) -> tupl
     """(the domain total of `per_node` seen from each row, rows that have the topology key)."""
     domains, domain_count = table.domain_column(topology_key)
     has_key = domains >= 0
+    if topology_key == HOSTNAME_LABEL:
+        return per_node * has_key, has_key  # one domain per node: the per-node count is the answer
     safe = np.where(has_key, domains, 0)
     totals = np.bincount(safe, weights=np.where(has_key, per_node, 0), minlength=max(domain_count, 1))
     return totals.astype(np.int64)[safe] * has_key, has_key

@@ -1,0 +1,240 @@
+"""The controllers' event-pipeline benchmark: pod status writes -> API server -> watch -> informer ->
+work queue -> reconcile start, with the controller side in its own process.
+
+Data flow: this process runs an API server (memory store, HTTP on 127.0.0.1) and a writer that
+offers `rate` pod status updates per second for `seconds` (each PATCH of `pods/status` carries a
+sequence number in `status.message`, and its acknowledgement time is noted). A child process —
+the controller-manager's side — runs a `SharedInformerFactory` pod informer and a
+`RateLimitingQueue` with `workers` workers over HTTP, and notes when each reconcile starts and
+which sequence number the cache then holds. Both use CLOCK_MONOTONIC, which is one clock for all
+processes of a Linux host.
+
+Reported: the offered and sustained write rates, reconciles per second, the delay from a write's
+acknowledgement to the first reconcile that sees it (p50/p99/max; writes the queue coalesced
+count at the reconcile that covers them, as in client-go), and the child's peak RSS and CPU.
+Reference (Go controllers): 10,000 pod events/s at p99 2 ms, 45 MB RSS, 15% of a core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import multiprocessing
+import os
+import resource
+import time
+from multiprocessing.connection import Connection
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from kubelite.api.resources import PODS
+from kubelite.apiserver.server import ApiServer, ApiServerSettings
+from kubelite.client import ApiClient, HttpTransport
+from kubelite.client.informers import SharedInformerFactory, object_key, split_key
+from kubelite.client.workqueue import RateLimitingQueue
+from kubelite.clock import RealClock
+from kubelite.store import open_store
+
+REFERENCE = {"events_per_second": 10_000, "p99_ms": 2.0, "rss_mb": 45.0, "cpu_percent": 15.0}
+NAMESPACE = "default"
+
+
+def _sequence(pod: dict[str, Any]) -> int:
+    message = (pod.get("status") or {}).get("message") or "-1"
+    try:
+        return int(message)
+    except ValueError:
+        return -1
+
+
+async def _controller_side(url: str, workers: int, pipe: Connection) -> None:
+    """The child: informer + work queue + workers; reports reconcile starts when told to stop."""
+    clock = RealClock()
+    client = ApiClient(HttpTransport(url))
+    factory = SharedInformerFactory(client, clock)
+    informer = factory.informer(PODS)
+    queue: RateLimitingQueue[str] = RateLimitingQueue(clock, name="bench")
+    informer.add_event_handler(
+        lambda obj: queue.add(object_key(obj)), lambda old, new: queue.add(object_key(new)), None
+    )
+    starts: list[tuple[str, int, float]] = []
+
+    async def worker() -> None:
+        while (key := await queue.get()) is not None:
+            started = time.monotonic()
+            namespace, name = split_key(key)
+            pod = informer.lister.get(namespace, name)
+            if pod is not None:
+                starts.append((name, _sequence(pod), started))
+            queue.forget(key)
+            queue.done(key)
+
+    stop = asyncio.Event()
+    factory.start(stop)
+    await factory.wait_for_sync()
+    tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+    cpu_before = os.times()
+    wall_before = time.monotonic()
+    pipe.send("synced")
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, pipe.recv)  # the parent says when the writes are done
+    await asyncio.sleep(0.5)  # drain what is still in flight
+    cpu_after = os.times()
+    wall = time.monotonic() - wall_before
+    queue.shutdown()
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await factory.shutdown()
+    await client.close()
+    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    pipe.send(
+        {
+            "starts": starts,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "cpu_percent": 100.0 * cpu / wall if wall > 0 else 0.0,
+            "watch_events": informer.stats.events,
+            "queue_adds": queue.stats.adds,
+            "deduplicated": queue.stats.deduplicated,
+        }
+    )
+
+
+def _child_main(url: str, workers: int, pipe: Connection) -> None:
+    asyncio.run(_controller_side(url, workers, pipe))
+
+
+async def _write_load(
+    client: ApiClient, pods: int, rate: float, seconds: float, concurrency: int
+) -> tuple[dict[str, list[tuple[int, float]]], float, float, int]:
+    """Offer `rate` status PATCHes a second, round-robin over the pods; returns acks per pod,
+    when the load began, how long it took and how many writes failed."""
+    acks: dict[str, list[tuple[int, float]]] = {f"bench-{i}": [] for i in range(pods)}
+    total = int(rate * seconds)
+    failures = 0
+    begin = time.monotonic()
+    next_index = 0
+    names = list(acks)
+
+    async def writer() -> None:
+        nonlocal next_index, failures
+        while next_index < total:
+            index = next_index
+            next_index += 1
+            due = begin + index / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            name = names[index % pods]
+            patch = {"status": {"message": str(index)}}
+            try:
+                await client.patch(PODS, name, patch, NAMESPACE, subresource="status")
+            except Exception:
+                failures += 1
+                continue
+            acks[name].append((index, time.monotonic()))
+
+    await asyncio.gather(*(writer() for _ in range(concurrency)))
+    return acks, begin, time.monotonic() - begin, failures
+
+
+def _delays(acks: dict[str, list[tuple[int, float]]], starts: list[tuple[str, int, float]]) -> list[float]:
+    """For each acknowledged write, the wait until the first reconcile of its pod that saw it."""
+    by_pod: dict[str, list[tuple[int, float]]] = {}
+    for name, sequence, started in starts:
+        by_pod.setdefault(name, []).append((sequence, started))
+    delays: list[float] = []
+    for name, writes in acks.items():
+        seen = sorted(by_pod.get(name, []), key=lambda item: item[1])
+        # The highest sequence seen so far, at each reconcile start, in time order.
+        best: list[int] = []
+        for sequence, _ in seen:
+            best.append(max(sequence, best[-1]) if best else sequence)
+        times = [started for _, started in seen]
+        for sequence, acked in writes:
+            position = bisect.bisect_left(best, sequence)
+            if position < len(best):
+                delays.append(max(0.0, times[position] - acked))
+    return delays
+
+
+async def run_event_pipeline_bench(
+    rate: float = 10_000, seconds: float = 10.0, pods: int = 1_000, workers: int = 4, concurrency: int = 64
+) -> dict[str, Any]:
+    """Run the benchmark and return its figures as a dict (see the module docstring)."""
+    server = ApiServer(open_store("memory://"), ApiServerSettings(port=0))
+    await server.start()
+    client = ApiClient(HttpTransport(server.url, max_connections=concurrency))
+    context = multiprocessing.get_context("spawn")
+    parent_end, child_end = context.Pipe()
+    child = context.Process(target=_child_main, args=(server.url, workers, child_end), daemon=True)
+    try:
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def create(index: int) -> None:
+            async with semaphore:
+                body = {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": f"bench-{index}"},
+                    "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+                }
+                await client.create(PODS, body, NAMESPACE)
+
+        await asyncio.gather(*(create(i) for i in range(pods)))
+        child.start()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, parent_end.recv)  # "synced"
+        acks, began, elapsed, failures = await _write_load(client, pods, rate, seconds, concurrency)
+        parent_end.send("done")
+        report: dict[str, Any] = await loop.run_in_executor(None, parent_end.recv)
+    finally:
+        await client.close()
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+        await server.stop()
+    written = sum(len(w) for w in acks.values())
+    delays = np.array(_delays(acks, report["starts"])) * 1000.0
+    reconciles = sum(1 for _, _, started in report["starts"] if started >= began)
+
+    def percentile(q: float) -> float | None:
+        return round(float(np.percentile(delays, q)), 2) if delays.size else None
+
+    return {
+        "benchmark": "event_pipeline",
+        "offered_writes_per_second": rate,
+        "sustained_writes_per_second": round(written / elapsed, 1) if elapsed > 0 else 0.0,
+        "reconciles_per_second": round(reconciles / elapsed, 1) if elapsed > 0 else 0.0,
+        "writes": written,
+        "write_failures": failures,
+        "watch_events": report["watch_events"],
+        "coalesced_by_queue": report["deduplicated"],
+        "writes_measured": int(delays.size),
+        "p50_ms": percentile(50),
+        "p99_ms": percentile(99),
+        "max_ms": round(float(delays.max()), 2) if delays.size else None,
+        "controller_rss_mb": round(report["rss_mb"], 1),
+        "controller_cpu_percent": round(report["cpu_percent"], 1),
+        "pods": pods,
+        "workers": workers,
+        "reference_go": REFERENCE,
+    }
+
+
+def bench_event_pipeline(
+    rate: Annotated[float, typer.Option("--rate", help="Pod status writes offered per second.")] = 10_000,
+    seconds: Annotated[float, typer.Option("--seconds", help="How long the load is offered.")] = 10.0,
+    pods: Annotated[int, typer.Option("--pods", help="Pods the writes are spread over.")] = 1_000,
+    workers: Annotated[int, typer.Option("--workers", help="Work-queue workers.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Event pipeline: pod status writes through API server, watch, informer and work queue."""
+    result = asyncio.run(run_event_pipeline_bench(rate, seconds, pods, workers))
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>28}: {value}")

@@ -41,6 +41,7 @@ class PodCountIndex:
         self._counts: dict[CountKey, IntArray] = {}
         self._carried: dict[CarriedKey, IntArray] = {}
         self._carried_totals: dict[CarriedKey, int] = {}
+        self._carried_view: tuple[int, dict[CarriedKey, IntArray]] | None = None  # cleared on key changes
         self._domain_counts: dict[tuple[frozenset[str] | None, Selector, str], tuple[int, IntArray]] = {}
         table.register(self)
 
@@ -84,7 +85,9 @@ class PodCountIndex:
     def carried_terms(self) -> dict[CarriedKey, IntArray]:
         """Every (kind, term, weight) that some placed pod carries, with per-row carrier counts."""
         size = self._table.size
-        return {key: counts[:size] for key, counts in self._carried.items()}
+        if self._carried_view is None or self._carried_view[0] != size:
+            self._carried_view = (size, {key: counts[:size] for key, counts in self._carried.items()})
+        return self._carried_view[1]
 
     # -- NodeTableExtension -----------------------------------------------------------------
     def on_resize(self, capacity: int) -> None:
@@ -96,6 +99,7 @@ class PodCountIndex:
         self._capacity = capacity
         self._counts = {key: grow(counts) for key, counts in self._counts.items()}
         self._carried = {key: grow(counts) for key, counts in self._carried.items()}
+        self._carried_view = None
 
     def on_node_added(self, row: int, node: NodeInfo) -> None:
         return None
@@ -132,6 +136,7 @@ class PodCountIndex:
                 if carriers is None:
                     carriers = self._carried[carried] = np.zeros(self._capacity, dtype=np.int64)
                     self._carried_totals[carried] = 0
+                    self._carried_view = None
                 carriers[row] += sign
                 self._carried_totals[carried] += sign
                 self._drop_if_unused(carried)
@@ -141,6 +146,7 @@ class PodCountIndex:
         if self._carried_totals.get(key, 0) <= 0:
             self._carried.pop(key, None)
             self._carried_totals.pop(key, None)
+            self._carried_view = None
 
 
 def _matches(key: CountKey, pod: PodInfo) -> bool:

@@ -104,6 +104,14 @@ class AffinityTerm:
     selector: Selector
     topology_key: str
     namespaces: frozenset[str] | None
+    # Terms are dict keys on every pod event; a frozen dataclass would rehash its fields each time.
+    _hash: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.selector, self.topology_key, self.namespaces)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def matches_pod(self, pod: PodInfo) -> bool:
         if self.namespaces is not None and pod.namespace not in self.namespaces:

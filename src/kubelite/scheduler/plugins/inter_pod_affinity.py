@@ -55,6 +55,16 @@ def _term_counts(table: NodeTable, term: AffinityTerm) -> IntArray:
     return PodCountIndex.of(table).matching(term.namespaces, term.selector)
 
 
+def _matching_in_domain(table: NodeTable, term: AffinityTerm) -> tuple[IntArray, BoolArray]:
+    """`_per_domain` of the pods matching `term`, from the index's incrementally kept domain totals."""
+    if term.topology_key == HOSTNAME_LABEL:
+        return _per_domain(table, term.topology_key, _term_counts(table, term))
+    domains, _ = table.domain_column(term.topology_key)
+    has_key = domains >= 0
+    totals = PodCountIndex.of(table).matching_per_domain(term.namespaces, term.selector, term.topology_key)
+    return totals[np.where(has_key, domains, 0)] * has_key, has_key
+
+
 class InterPodAffinity:
     name = "InterPodAffinity"
 
@@ -79,12 +89,12 @@ class InterPodAffinity:
             first_of_group = all(int(c.sum()) == 0 for c in counts) and all(
                 term.matches_pod(pod) for term in pod.required_affinity
             )
-            for term, per_node in zip(pod.required_affinity, counts, strict=True):
-                in_domain, has_key = _per_domain(table, term.topology_key, per_node)
+            for term in pod.required_affinity:
+                in_domain, has_key = _matching_in_domain(table, term)
                 affinity_miss |= ~has_key if first_of_group else in_domain == 0
         anti_hit = np.zeros(size, dtype=np.bool_)
         for term in pod.required_anti_affinity:
-            in_domain, _ = _per_domain(table, term.topology_key, _term_counts(table, term))
+            in_domain, _ = _matching_in_domain(table, term)
             anti_hit |= in_domain > 0
         if not (existing_anti.any() or affinity_miss.any() or anti_hit.any()):
             return ALL_FEASIBLE
@@ -109,9 +119,9 @@ class InterPodAffinity:
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, feasible: BoolArray) -> ScoreArray:
         total = np.zeros(table.size, dtype=np.int64)
         for weight, term in pod.preferred_affinity:
-            total += weight * _per_domain(table, term.topology_key, _term_counts(table, term))[0]
+            total += weight * _matching_in_domain(table, term)[0]
         for weight, term in pod.preferred_anti_affinity:
-            total -= weight * _per_domain(table, term.topology_key, _term_counts(table, term))[0]
+            total -= weight * _matching_in_domain(table, term)[0]
         for (kind, term, weight), carriers in PodCountIndex.of(table).carried_terms().items():
             if kind == "required_anti_affinity" or not term.matches_pod(pod):
                 continue

@@ -44,7 +44,7 @@ def run_on_node(tmp_path: Path, cgroup_parent: str, scenario: Scenario) -> None:
             port=0,
             cgroup_parent=cgroup_parent,
             stats_seconds=0.3,
-            container_poll_seconds=0.05,
+            pod_resync_seconds=10.0,
             lease_renew_seconds=0.5,
         )
         agent = NodeAgent(client, settings, RealClock())

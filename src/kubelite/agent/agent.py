@@ -143,7 +143,7 @@ class NodeAgent:
             self._http,
             settings.data_dir / "pods",
             settings.address,
-            settings.container_poll_seconds,
+            settings.pod_resync_seconds,
             self._exec_for,
             self.metrics.pod_start_seconds.labels(settings.node_name).observe,
         )

@@ -2,14 +2,17 @@
 
 Data flow: `run` resolves the pod's ConfigMaps/Secrets and volumes (`pod_spec`), runs the init
 containers one at a time to success, starts the regular containers through the runtime the pod's
-`runtimeClassName` chose, then supervises: it polls each container for its exit, applies the
+`runtimeClassName` chose, then supervises: it sleeps until a container's exit is pushed by the
+runtime (`ContainerHandle.notify_exit`: a pidfd or the zygote's report, never a poll), a probe or a
+back-off is due, or termination is asked; it applies the
 restart policy with CrashLoopBackOff (`lifecycle`), runs startup, liveness and readiness probes
 (`probe_checks`), and offers the rendered status (`pod_status`) to the coalescing `StatusWriter`
 whenever it changed. `request_termination(grace)` (the pod got a deletionTimestamp) stops every
 container, SIGTERM then SIGKILL after the grace period, writes the final status and returns, after
 which the agent deletes the pod object with grace 0.
 
-Runtime calls block (fork/exec, runc, waitpid), so they go through `run_blocking`, a thread pool.
+Runtime calls block (fork/exec, runc, reaping, cgroup removal), so they go through `run_blocking`, a
+thread pool; each pod makes such a hop per start and per exit, not per poll.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import httpx
 import msgspec
@@ -37,7 +40,13 @@ from kubelite.agent.pod_spec import (
 from kubelite.agent.pod_status import ConditionMemory, ContainerRecord, phase_of, pod_status
 from kubelite.agent.probe_checks import build_check, probe_settings
 from kubelite.agent.probes import ExecInContainer, ProbeKind, ProbeTracker
-from kubelite.agent.runtime.interface import ContainerExit, ContainerRuntime, LogPaths, StartFailure
+from kubelite.agent.runtime.interface import (
+    ContainerExit,
+    ContainerHandle,
+    ContainerRuntime,
+    LogPaths,
+    StartFailure,
+)
 from kubelite.agent.status_writer import StatusWriter
 from kubelite.api.models.pod import PodSpec
 from kubelite.api.pod_resources import qos_class
@@ -47,6 +56,8 @@ from kubelite.clock import Clock
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
 T = TypeVar("T")
+#: Start-up stages a worker stamps: created, volumes and env ready, containers started, Running offered.
+StartStage = Literal["seen", "prepared", "started", "running_offered"]
 RunBlocking = Callable[[Callable[[], T]], Awaitable[T]]
 CONFIG_RETRY_SECONDS = 2.0
 DEFAULT_GRACE_SECONDS = 30
@@ -66,7 +77,8 @@ class WorkerContext:
     http: httpx.Client
     pods_dir: Path
     host_ip: str
-    poll_seconds: float
+    #: The longest a worker sleeps with nothing due: exits are pushed, so this is only a safety net.
+    resync_seconds: float
     exec_for: Callable[[str, str, list[tuple[str, str]]], ExecInContainer | None]
     #: Called with the seconds from the worker's creation to all regular containers started.
     on_started: Callable[[float], None] = lambda seconds: None
@@ -98,12 +110,17 @@ class PodWorker:
         self._env: dict[str, list[tuple[str, str]]] = {}
         self._volumes: dict[str, tuple[Path, bool]] = {}
         self._terminating = asyncio.Event()
+        # Set whenever the worker has something to look at: a container exited, termination asked.
+        self._wake = asyncio.Event()
+        self._exited: list[ContainerHandle] = []
         self._grace_seconds = float(
             self.spec.termination_grace_period_seconds
             if self.spec.termination_grace_period_seconds is not None
             else DEFAULT_GRACE_SECONDS
         )
         self._last_offered: Object | None = None
+        #: When each start-up stage was reached (the clock's monotonic seconds), for profiling.
+        self.timeline: dict[StartStage, float] = {"seen": self._created_monotonic}
 
     @property
     def key(self) -> tuple[str, str]:
@@ -113,6 +130,7 @@ class PodWorker:
         if grace_seconds is not None:
             self._grace_seconds = min(self._grace_seconds, max(0.0, grace_seconds))
         self._terminating.set()
+        self._wake.set()
 
     @property
     def terminating(self) -> bool:
@@ -163,10 +181,13 @@ class PodWorker:
         try:
             self.publish()
             if await self._prepare() and await self._run_init_containers():
+                self._mark("prepared")
                 for record in self.regular:
                     await self._start(record)
+                self._mark("started")
                 self.publish()
                 if all(r.state == "running" for r in self.regular):
+                    self._mark("running_offered")
                     self.context.on_started(self.context.clock.monotonic() - self._created_monotonic)
                 await self._supervise()
         except (ApiError, TransportError) as error:
@@ -178,13 +199,33 @@ class PodWorker:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self.context.status_writer.settle(self.key), SETTLE_TIMEOUT_SECONDS)
 
+    def _mark(self, stage: StartStage) -> None:
+        self.timeline.setdefault(stage, self.context.clock.monotonic())
+
     async def _pause(self, seconds: float) -> None:
-        """Sleep on the injected clock, waking early when termination is requested."""
-        sleeper = asyncio.ensure_future(self.context.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(self._terminating.wait())
-        await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
-        sleeper.cancel()
-        waiter.cancel()
+        """Sleep on the injected clock, waking early when a container exits or termination is asked."""
+        if not self._wake.is_set():
+            sleeper = asyncio.ensure_future(self.context.clock.sleep(seconds))
+            waiter = asyncio.ensure_future(self._wake.wait())
+            await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
+            sleeper.cancel()
+            waiter.cancel()
+        self._wake.clear()
+
+    def _watch_exit(self, handle: ContainerHandle) -> None:
+        """Have the runtime push this container's exit to the worker (from its reaper thread)."""
+        loop = asyncio.get_running_loop()
+
+        def exited() -> None:
+            # The loop is gone only when the agent has shut down, and then nobody is waiting.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._note_exit, handle)
+
+        handle.notify_exit(exited)
+
+    def _note_exit(self, handle: ContainerHandle) -> None:
+        self._exited.append(handle)
+        self._wake.set()
 
     async def _prepare(self) -> bool:
         while not self.terminating:
@@ -197,8 +238,13 @@ class PodWorker:
                     break
                 self._env[record.name] = env
             if problem is None:
-                volumes = await self.context.run_blocking(
-                    functools.partial(prepare_volumes, self.spec, references, self.pod_dir)
+                # No volumes, no file system work: skip the thread hop on the common path.
+                volumes = (
+                    await self.context.run_blocking(
+                        functools.partial(prepare_volumes, self.spec, references, self.pod_dir)
+                    )
+                    if self.spec.volumes
+                    else {}
                 )
                 if isinstance(volumes, ConfigError):
                     problem = volumes
@@ -235,6 +281,7 @@ class PodWorker:
             self.context.backoff.record_exit((self.uid, record.name), 0.0)
             return
         record.handle = started
+        self._watch_exit(started)
         record.runtime_id = f"{self.runtime.NAME}://{container_id}"
         record.state, record.exit, record.waiting_message = "running", None, ""
         record.started_at = self.context.clock.now()
@@ -278,11 +325,17 @@ class PodWorker:
         record.state, record.exit = "terminated", exit
         return False
 
-    async def _wait_exit(self, record: ContainerRecord) -> ContainerExit | None:
+    async def _collect_exit(self, record: ContainerRecord) -> ContainerExit | None:
+        """The container's exit, if its runtime has reported one (no system call otherwise)."""
         handle = record.handle
-        if handle is None:
+        if handle is None or not any(h is handle for h in self._exited):
             return None
-        return cast(ContainerExit | None, await self.context.run_blocking(handle.poll))
+        self._exited = [h for h in self._exited if h is not handle]
+        # Reading the exit reaps the process and removes its cgroup: blocking work, off the loop.
+        exit = cast(ContainerExit | None, await self.context.run_blocking(handle.poll))
+        if exit is None:
+            self._watch_exit(handle)  # a spurious report: wait for the real one
+        return exit
 
     async def _restart_if_due(self, record: ContainerRecord) -> bool:
         if record.restart_pending and not self.context.backoff.in_backoff((self.uid, record.name)):
@@ -296,7 +349,7 @@ class PodWorker:
             self.publish()
             while not self.terminating:
                 if record.state == "running":
-                    exit = await self._wait_exit(record)
+                    exit = await self._collect_exit(record)
                     if exit is not None:
                         # Init containers restart on failure unless the pod never restarts.
                         restarting = self._on_exit(
@@ -311,7 +364,7 @@ class PodWorker:
                     self.publish()
                 elif record.state == "terminated":
                     return False
-                await self._pause(self.context.poll_seconds)
+                await self._pause(self._next_wake([record]))
             if self.terminating:
                 return False
         for record in self.regular:
@@ -322,7 +375,7 @@ class PodWorker:
         while not self.terminating:
             for record in self.regular:
                 if record.state == "running":
-                    exit = await self._wait_exit(record)
+                    exit = await self._collect_exit(record)
                     if exit is not None:
                         self._on_exit(record, exit, restartable=True)
                     else:
@@ -333,11 +386,14 @@ class PodWorker:
             phase = phase_of(self.restart_policy, self.init, self.regular)
             if phase in ("Succeeded", "Failed"):
                 return
-            await self._pause(self._next_wake())
+            await self._pause(self._next_wake(self.regular))
 
-    def _next_wake(self) -> float:
-        wake = self.context.poll_seconds
-        for record in self.regular:
+    def _next_wake(self, records: list[ContainerRecord]) -> float:
+        """Seconds until a probe is due or a back-off ends; exits wake the worker by themselves."""
+        wake = self.context.resync_seconds
+        for record in records:
+            if record.restart_pending:
+                wake = min(wake, self.context.backoff.remaining((self.uid, record.name)))
             for tracker in record.probes.values():
                 wake = min(wake, tracker.seconds_until_due())
         return max(wake, 0.001)

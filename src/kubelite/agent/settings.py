@@ -46,8 +46,9 @@ class AgentSettings:
     #: How often node conditions are measured, and the longest gap between two status writes.
     node_status_seconds: float = 10.0
     node_status_report_seconds: float = 300.0
-    #: How often each pod worker polls its containers for exits.
-    container_poll_seconds: float = 0.1
+    #: The longest a pod worker sleeps with nothing due. Container exits are pushed by the runtimes
+    #: (pidfd), so this is only a safety net, like the kubelet's periodic pod resync.
+    pod_resync_seconds: float = 10.0
     #: How often CPU and memory usage are sampled for metrics.k8s.io.
     stats_seconds: float = 10.0
     #: The cgroup (under the agent's own) in which containers get their cgroups.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from kubelite.api.resources import PODS
@@ -35,6 +36,8 @@ class StatusWriter:
         self._changed = asyncio.Condition()
         self._limit = asyncio.Semaphore(concurrency)
         self.writes = 0
+        #: Called after each acknowledged write (pod key, the status written); for profiling.
+        self.on_written: Callable[[PodKey, Object], None] | None = None
 
     def offer(self, key: PodKey, status: Object) -> None:
         self._pending[key] = status
@@ -74,6 +77,8 @@ class StatusWriter:
             async with self._limit:
                 await self._client.patch(PODS, name, {"status": status}, namespace, subresource="status")
                 self.writes += 1
+                if self.on_written is not None:
+                    self.on_written(key, status)
         except ApiError as error:
             if error.code != 404:
                 log.warning("status of pod %s/%s not written: %s", namespace, name, error)

@@ -4,7 +4,7 @@ The pod-sync layer translates a Pod's container into a `ContainerSpec` (plain, f
 quantities already parsed to integers by `kubelite.api.quantity`), picks a `ContainerRuntime` by the
 pod's `runtimeClassName` and calls `start`. A runtime either returns a `ContainerHandle` for the
 running container or a `StartFailure` value (an expected outcome, such as a missing image). The handle
-is then polled for a `ContainerExit`, sampled for `ContainerStats`, and stopped with a grace period:
+then reports its `ContainerExit` (pushed through `notify_exit`, read with `poll`), sampled for `ContainerStats`, and stopped with a grace period:
 SIGTERM (or the runtime's equivalent), then SIGKILL once the grace period is over.
 
 Records here never import the API models, so the runtimes can be used and tested without an API
@@ -13,6 +13,7 @@ server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -150,6 +151,11 @@ class ContainerHandle(Protocol):
 
     def poll(self) -> ContainerExit | None:
         """The exit if the container has ended, else None. Never blocks."""
+        ...
+
+    def notify_exit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once, from any thread, as soon as `poll()` would return the exit (at
+        once if the container has already ended): exits are pushed, never polled for."""
         ...
 
     def wait(self, timeout: float | None = None) -> ContainerExit | None:

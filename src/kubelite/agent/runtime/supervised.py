@@ -50,6 +50,10 @@ class ChildProcess(Protocol):
 
     def wait_exit(self, timeout: float | None) -> int | None: ...
 
+    def notify_exit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (from any thread) once `exit_code()` has an answer."""
+        ...
+
 
 def shell_exit_code(returncode: int) -> int:
     """Python reports death by signal N as -N; Kubernetes (like a shell) reports 128 + N."""
@@ -104,6 +108,9 @@ class SupervisedContainer:
     def poll(self) -> ContainerExit | None:
         code = self._child.exit_code()
         return None if code is None else self._finish(code)
+
+    def notify_exit(self, callback: Callable[[], None]) -> None:
+        self._child.notify_exit(callback)
 
     def wait(self, timeout: float | None = None) -> ContainerExit | None:
         code = self._child.wait_exit(timeout)

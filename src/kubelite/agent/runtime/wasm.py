@@ -100,6 +100,8 @@ class ZygoteChild:
         self._pid = pid
         self._exit_code: int | None = None
         self._exited = threading.Event()
+        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks_lock = threading.Lock()
 
     @property
     def pid(self) -> int:
@@ -112,9 +114,20 @@ class ZygoteChild:
         self._exited.wait(timeout)
         return self._exit_code
 
+    def notify_exit(self, callback: Callable[[], None]) -> None:
+        with self._callbacks_lock:
+            if not self._exited.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
     def record_exit(self, exit_code: int) -> None:
         self._exit_code = exit_code
-        self._exited.set()
+        with self._callbacks_lock:
+            self._exited.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
 
 
 class WasmZygote:

@@ -14,7 +14,8 @@ Workloads (the scheduler_perf templates they imitate):
 - affinity: pods with required pod affinity to their group's zone plus preferred anti-affinity on
   the hostname;
 - mixed: a quarter each of basic, spread, affinity and nodeSelector+toleration pods, on nodes of
-  which a fifth are tainted, with three priorities.
+  which a fifth are tainted, with three priorities, under churn (as MixedChurn): every 100
+  bindings, 10 bound pods are deleted and a node is relabelled.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import resource
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -112,16 +113,34 @@ def fake_pod(index: int, workload: Workload, prefix: str = "pod") -> dict[str, A
 class MemoryWriter:
     """Bindings persisted in memory; the confirmation is fed back as the watch would deliver it."""
 
-    def __init__(self) -> None:
+    def __init__(self, churn: bool = False) -> None:
         self.scheduler: Scheduler | None = None
         self.bound_at: dict[str, float] = {}
         self.unschedulable: dict[str, str] = {}
+        self.churn = churn
+        self._bound: list[PodInfo] = []
 
     async def bind(self, pod: PodInfo, node_name: str, annotations: Mapping[str, str]) -> Status:
         self.bound_at[pod.key] = time.perf_counter()
         if self.scheduler is not None:
             self.scheduler.on_pod("MODIFIED", pod)  # the assumed pod already names its node
+            if self.churn:
+                self._churn(self.scheduler, pod)
         return SUCCESS
+
+    def _churn(self, scheduler: Scheduler, pod: PodInfo) -> None:
+        """MixedChurn-style background churn: every 100 bindings delete 10 earlier pods and replace
+        one node's labels, so deletions and node updates flow through the queue and the memos."""
+        self._bound.append(pod)
+        if len(self._bound) % 100:
+            return
+        for victim in self._bound[-100:-90]:
+            scheduler.on_pod("DELETED", victim)
+        row = scheduler.table.row_of(pod.node_name)
+        if row is not None:
+            node = scheduler.table.node_at(row)
+            relabelled = replace(node, labels={**node.labels, "churn": str(len(self._bound))})
+            scheduler.on_node("MODIFIED", relabelled)
 
     async def mark_unschedulable(self, pod: PodInfo, message: str, nominated_node: str) -> None:
         self.unschedulable[pod.key] = message
@@ -161,7 +180,7 @@ def peak_rss_mb() -> float:
 async def run_in_process(
     nodes: int, pods: int, existing_pods: int = 0, workload: Workload = "basic", seed: int = 0
 ) -> BenchResult:
-    writer = MemoryWriter()
+    writer = MemoryWriter(churn=workload == "mixed")
     framework = build_framework(Profile(), writer.bind, seed)
     scheduler = Scheduler({framework.profile_name: framework}, writer, RealClock())
     writer.scheduler = scheduler

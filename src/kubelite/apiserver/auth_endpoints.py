@@ -168,5 +168,8 @@ class SecurityEndpoints:
             current.setdefault("status", {})["conditions"] = kept
             return current
 
-        written = await self._server.registry.update(target.resource, None, target.name, set_conditions)
+        # Status semantics: the main endpoint would discard a status change; only conditions move here.
+        written = await self._server.registry.update(
+            target.resource, None, target.name, set_conditions, subresource="status"
+        )
         return Response(200, written.raw())

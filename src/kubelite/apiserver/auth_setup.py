@@ -17,8 +17,10 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from kubelite.security.csr import CsrSignerSettings
 from kubelite.security.encryption import AesGcmTransformer, ensure_encryption_config
 from kubelite.security.pki import ClusterPki
+from kubelite.security.rbac import Attributes
 from kubelite.security.tokens import UserInfo, parse_token_file
 from kubelite.store.interface import Store
 
@@ -68,3 +70,16 @@ def encrypt_secrets_at_rest(store: Store, pki_directory: Path) -> EncryptingStor
     pki_directory.mkdir(parents=True, exist_ok=True)
     config = ensure_encryption_config(pki_directory / ENCRYPTION_CONFIG, datetime.datetime.now(datetime.UTC))
     return EncryptingStore(store, AesGcmTransformer(config))
+
+
+def csr_signer_settings(pki: ClusterPki, gate: SecurityGate) -> CsrSignerSettings:
+    """Node CSRs signed by the ML-DSA-65 root; requesters authorised by the gate's own RBAC
+    (the SubjectAccessReview kube-controller-manager's approver sends)."""
+
+    def may_request(user: UserInfo, subresource: str) -> bool:
+        attributes = Attributes(
+            user, "create", api_group="certificates.k8s.io", resource="certificatesigningrequests", subresource=subresource
+        )
+        return gate.authorize_attributes(attributes)
+
+    return CsrSignerSettings(signer=pki.ca_mldsa, may_request=may_request)

@@ -166,8 +166,11 @@ class SecurityGate:
         self.stats.allowed += 1
         if target is not None and target.subresource == "token" and target.resource is SERVICE_ACCOUNTS:
             return await self.endpoints.token_request(request, target)
-        if target is not None and target.resource is CERTIFICATE_SIGNING_REQUESTS and target.subresource == "approval":
-            return await self.endpoints.csr_approval(request, target, user)
+        if target is not None and target.resource is CERTIFICATE_SIGNING_REQUESTS:
+            if target.subresource == "approval":
+                return await self.endpoints.csr_approval(request, target, user)
+            if target.verb == "create":
+                request.body = stamp_requester(request.body, user)
         return None
 
     def authorize_attributes(self, attributes: Attributes, body_name: str | None = None) -> bool:
@@ -216,3 +219,24 @@ class SecurityGate:
         meta = body.get("metadata") if isinstance(body, dict) else None
         name = meta.get("name") if isinstance(meta, dict) else None
         return name if isinstance(name, str) else None
+
+
+def stamp_requester(body: bytes, user: UserInfo) -> bytes:
+    """The CSR strategy's PrepareForCreate: the requester's identity, never the client's claim.
+
+    An approver decides from spec.username and spec.groups, so they must come from authentication;
+    status is cleared so nobody creates a CSR that is already approved or issued."""
+    try:
+        csr = _decode(body)
+    except msgspec.DecodeError:
+        return body  # admission answers the malformed body with 400
+    if not isinstance(csr, dict):
+        return body
+    spec = csr.get("spec")
+    if isinstance(spec, dict):
+        spec.update(username=user.name, uid=user.uid, groups=list(user.groups))
+        spec.pop("extra", None)
+        if user.extra:
+            spec["extra"] = {key: list(values) for key, values in user.extra.items()}
+    csr.pop("status", None)
+    return msgspec.json.encode(csr)

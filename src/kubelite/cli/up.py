@@ -15,12 +15,16 @@ from pathlib import Path
 import typer
 
 from kubelite.apiserver.auth_setup import (
+    csr_signer_settings,
     encrypt_secrets_at_rest,
     install_security,
     load_static_tokens,
     tls_settings,
 )
+from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
+from kubelite.client import ApiClient
+from kubelite.security.csr import run_csr_controller
 from kubelite.security.pki import ensure_pki
 from kubelite.store import open_store
 
@@ -60,11 +64,16 @@ async def run_control_plane(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     components = start_components(server, server.clock, stop, ComponentOptions(data_dir=data_dir, agents=agents))
+    # Node join: approve and sign ML-DSA-65 node client CSRs (docs/security.md).
+    csr_controller = loop.create_task(
+        run_csr_controller(ApiClient(InProcessTransport(server.handle)), server.clock, csr_signer_settings(pki, gate), stop)
+    )
     print(f"kubelite is ready at {server.url}; export KUBECONFIG={kubeconfig_path.resolve()}", flush=True)
     try:
         await stop.wait()
     finally:
         await stop_components(components)
+        await csr_controller
         await server.stop()
         await store.close()
         print("kubelite stopped", flush=True)

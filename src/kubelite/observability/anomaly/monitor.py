@@ -29,7 +29,7 @@ AlertAction = Literal["create", "increment"]
 
 # The ensemble's pooled NAB threshold (standard profile) on the development corpus, rounded; one
 # threshold serves every series because scores are likelihood-calibrated per series.
-DEFAULT_THRESHOLD = 0.25
+DEFAULT_THRESHOLD = 0.30
 # Kubernetes' event correlator aggregates similar events within ten minutes.
 DEFAULT_QUIET_SECONDS = 600.0
 DEFAULT_STALE_SECONDS = 3600.0

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -40,14 +41,18 @@ WRITER = textwrap.dedent(
 
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     cluster = start_cluster(tmp_path, "--agents", "0")
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(cluster.kubeconfig)], stdout=subprocess.PIPE, text=True
-    )
-    time.sleep(2.0)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(cluster.kubeconfig)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None
+    acknowledged: set[str] = set()
+    reader = threading.Thread(target=lambda: acknowledged.update(line.strip() for line in writer.stdout or []))
+    reader.start()
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)  # kill only once the write load is in full swing
     cluster.process.send_signal(signal.SIGKILL)
     cluster.process.wait()
-    out, _ = writer.communicate(timeout=30)
-    acknowledged = set(out.split())
+    writer.wait(timeout=30)
+    reader.join(timeout=30)
     assert len(acknowledged) > 100, "the write load did not get going"
 
     restarted = start_cluster(tmp_path, "--agents", "0", port=cluster.port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -94,8 +95,6 @@ def test_watch_sees_adds_modifies_and_deletes(api: client.ApiClient) -> None:
     thread = threading.Thread(target=follow)
     thread.start()
     start.wait()
-    import time
-
     time.sleep(0.5)
     core.create_namespaced_config_map(
         "watching", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="w"), data={"a": "1"})
@@ -174,11 +173,22 @@ def test_binding_assigns_a_node_once(api: client.ApiClient) -> None:
 def test_namespace_deletion_enters_terminating_and_refuses_new_objects(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="closing")))
+    # A finalizer holds the content (and so the namespace) while the test looks at it.
+    held = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="held", finalizers=["example.com/hold"]))
+    core.create_namespaced_config_map("closing", held)
     core.delete_namespace("closing")
     namespace = core.read_namespace("closing")
     assert namespace.status.phase == "Terminating"
     with pytest.raises(ApiException) as error:
-        core.create_namespaced_config_map(
-            "closing", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="late"))
-        )
+        core.create_namespaced_config_map("closing", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="late")))
     assert error.value.status == 403
+    core.patch_namespaced_config_map("held", "closing", {"metadata": {"finalizers": None}})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespace("closing")
+        except ApiException as gone:
+            assert gone.status == 404
+            return
+        time.sleep(0.2)
+    pytest.fail("the namespace was not removed once its content was gone")

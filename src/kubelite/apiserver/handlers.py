@@ -77,6 +77,13 @@ def _without_directives(value: Any) -> Any:
     return value
 
 
+def _resource_version_of(body: Any) -> str | None:
+    """The resourceVersion a request body names (the client's precondition), if any."""
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    return str(version) if version not in (None, "") else None
+
+
 def _int_param(query: dict[str, str], name: str) -> int | None:
     value = query.get(name)
     if value in (None, ""):
@@ -356,6 +363,7 @@ class ResourceHandlers:
             lambda _current: data,
             subresource=sub,
             dry_run=_dry_run(query),
+            precondition=_resource_version_of(data),
         )
         return _object_response(request, written)
 
@@ -411,6 +419,7 @@ class ResourceHandlers:
             subresource=sub,
             dry_run=dry_run,
             create_if_missing=create_if_missing,
+            precondition=_resource_version_of(body),
         )
         return _object_response(request, written)
 

@@ -171,11 +171,13 @@ class Registry:
         subresource: str = "",
         dry_run: bool = False,
         create_if_missing: Callable[[], Awaitable[Written]] | None = None,
+        precondition: str | None = None,
     ) -> Written:
         """Read, apply `mutate` to a copy, admit, and write conditionally; retry on conflict.
 
-        `mutate` returns the desired object. If it carries a resourceVersion different from the
-        stored one, that is the client's precondition and a mismatch is a 409, not a retry.
+        `precondition` is the resourceVersion the client said it read (a PUT body's, or one a
+        patch sets): a mismatch is a 409. Without one, a concurrent write means read and retry,
+        as Kubernetes' GuaranteedUpdate does for patches.
         """
         for _ in range(_UPDATE_RETRIES):
             try:
@@ -188,8 +190,7 @@ class Registry:
             if not isinstance(desired, dict):
                 raise errors.bad_request("the request body must be a JSON object")
             desired_meta = metadata(desired)
-            wanted = desired_meta.get("resourceVersion")
-            if wanted not in (None, "") and str(wanted) != str(revision):
+            if precondition and precondition != str(revision):
                 raise errors.stale_resource_version(resource.plural, resource.group, name)
             if desired_meta.get("name", name) != name:
                 raise errors.bad_request(
@@ -218,7 +219,7 @@ class Registry:
                 else:
                     kv = await self._store.update(key, self._serialise(new), expected_revision=revision)
             except RevisionConflictError:
-                if wanted not in (None, ""):
+                if precondition:
                     raise errors.stale_resource_version(resource.plural, resource.group, name) from None
                 continue
             except KeyNotFoundError:

@@ -27,6 +27,14 @@ _STATUS_CLEARED_ON_CREATE = frozenset(
 )
 
 
+# An empty status as Kubernetes serialises it: fields without `omitempty` still appear as zeros.
+_EMPTY_STATUS: dict[str, dict[str, Any]] = {
+    "replicasets.apps": {"replicas": 0},
+    "horizontalpodautoscalers.autoscaling": {"desiredReplicas": 0},
+    "services": {"loadBalancer": {}},
+}
+
+
 def has_status_subresource(resource: ResourceType) -> bool:
     return "status" in resource.subresources
 
@@ -42,7 +50,7 @@ def prepare_for_create(resource: ResourceType, obj: dict[str, Any]) -> None:
         obj["spec"] = spec
         obj["status"] = {"phase": "Active"}
     elif resource.key in _STATUS_CLEARED_ON_CREATE:
-        obj["status"] = {} if resource.key != "services" else {"loadBalancer": {}}
+        obj["status"] = dict(_EMPTY_STATUS.get(resource.key, {}))
 
 
 def merge_for_update(
@@ -52,8 +60,13 @@ def merge_for_update(
     if subresource == "binding":
         return new  # a server-side mutation of the whole pod, already checked by the binding handler
     if subresource == "status":
+        # Only status moves, plus annotations (Kubernetes' status strategies keep the spec and
+        # labels but let controllers record annotations such as a Deployment's revision).
         merged = copy.deepcopy(current)
         merged["status"] = new.get("status", {})
+        annotations = new.get("metadata", {}).get("annotations") if isinstance(new.get("metadata"), dict) else None
+        if isinstance(annotations, dict):
+            merged["metadata"]["annotations"] = annotations
         return merged
     if has_status_subresource(resource) and resource.key != "nodes":
         # Status is written only through /status; the main endpoint keeps what is stored.

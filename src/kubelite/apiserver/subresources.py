@@ -151,11 +151,13 @@ async def _scale(
             )
         updated = copy.deepcopy(current)
         updated.setdefault("spec", {})["replicas"] = replicas
-        version = wanted.get("metadata", {}).get("resourceVersion")
-        updated["metadata"]["resourceVersion"] = version or current["metadata"].get("resourceVersion")
         return updated
 
-    written = await registry.update(target.resource, target.namespace, target.name, rescale)
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    written = await registry.update(
+        target.resource, target.namespace, target.name, rescale, precondition=str(version) if version else None
+    )
     return Response(200, _encode(_scale_of(written.obj)))
 
 

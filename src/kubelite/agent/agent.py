@@ -35,7 +35,7 @@ from kubelite.agent.lifecycle import CrashLoopBackoff
 from kubelite.agent.metrics import AgentMetrics
 from kubelite.agent.node_status import measure_host
 from kubelite.agent.pod_status import ContainerRecord
-from kubelite.agent.pod_worker import PodWorker, WorkerContext
+from kubelite.agent.pod_worker import PodWorker
 from kubelite.agent.probes import ExecInContainer
 from kubelite.agent.registration import NodeHeartbeat
 from kubelite.agent.runtime.interface import ContainerHandle, ContainerRuntime
@@ -45,10 +45,12 @@ from kubelite.agent.runtime.wasm import WasmRuntime
 from kubelite.agent.settings import AgentSettings
 from kubelite.agent.stats import PodRef, StatsSampler
 from kubelite.agent.status_writer import StatusWriter
+from kubelite.agent.worker_context import WorkerContext
 from kubelite.api.models.pod import PodSpec
 from kubelite.api.pod_resources import pod_requests
 from kubelite.api.resources import PODS
 from kubelite.client import ApiClient, ApiError, TransportError
+from kubelite.client.events import EventRecorder
 from kubelite.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -86,14 +88,18 @@ class Rejection:
     message: str
 
 
-def admit(pod_spec: PodSpec, allocatable: dict[str, int], running: list[PodSpec]) -> Rejection | None:
-    """The kubelet's resource admission (predicates' fit check) against allocatable."""
+def admit(
+    wanted: dict[str, int], allocatable: dict[str, int], running: list[dict[str, int]]
+) -> Rejection | None:
+    """The kubelet's resource admission (predicates' fit check) against allocatable.
+
+    `wanted` and each of `running` are `pod_requests` results, computed once per pod: parsing every
+    running pod's quantities again on each admission made a burst of N pods cost O(N^2)."""
     if len(running) + 1 > allocatable.get("pods", 110):
         return Rejection("OutOfpods", "Node didn't have enough resource: pods")
-    wanted = pod_requests(pod_spec)
     used: dict[str, int] = {}
-    for spec in running:
-        for name, value in pod_requests(spec).items():
+    for requests in running:
+        for name, value in requests.items():
             used[name] = used.get(name, 0) + value
     for name in ("cpu", "memory", "ephemeral-storage"):
         request = wanted.get(name, 0)
@@ -129,6 +135,8 @@ class NodeAgent:
             client, settings, clock, partial(measure_host, settings.data_dir), self._port
         )
         self.status_writer = StatusWriter(client, clock)
+        # Events carry the kubelet's source, so `kubectl describe` reads "From: kubelet" as usual.
+        self.events = EventRecorder(client, clock, "kubelet", host=settings.node_name)
         self.workers: dict[str, PodWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -146,6 +154,7 @@ class NodeAgent:
             settings.pod_resync_seconds,
             self._exec_for,
             self.metrics.pod_start_seconds.labels(settings.node_name).observe,
+            self.events.event,
         )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -203,6 +212,8 @@ class NodeAgent:
             await self._run_blocking(warm)
         await self.heartbeat.register()
         writer = asyncio.create_task(self.status_writer.run())
+        events_stop = asyncio.Event()
+        events = asyncio.create_task(self.events.run(events_stop))
         loops = [
             asyncio.create_task(
                 self._every(self.settings.lease_renew_seconds, self.heartbeat.renew_lease, stop)
@@ -221,6 +232,9 @@ class NodeAgent:
                 worker.request_termination(0)
             await asyncio.gather(*self._tasks.values(), *self._background, return_exceptions=True)
             writer.cancel()
+            events_stop.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(events, return_exceptions=True), 5.0)
             await asyncio.gather(writer, return_exceptions=True)
             await self.endpoint.stop()
             self._http.close()
@@ -305,8 +319,9 @@ class NodeAgent:
         metadata = pod["metadata"]
         uid = str(metadata.get("uid", ""))
         spec = msgspec.convert(pod.get("spec") or {}, PodSpec)
-        active = [w.spec for w in self.workers.values() if not w.finished]
-        rejection = admit(spec, self.heartbeat.allocatable, active)
+        active = [w.requests for w in self.workers.values() if not w.finished]
+        requests = pod_requests(spec)
+        rejection = admit(requests, self.heartbeat.allocatable, active)
         runtime_name = spec.runtime_class_name or DEFAULT_RUNTIME_CLASS
         runtime = self.runtimes.get(runtime_name)
         if rejection is None and runtime is None:
@@ -326,7 +341,7 @@ class NodeAgent:
                 },
             )
             return
-        worker = PodWorker(pod, runtime, self.context)
+        worker = PodWorker(pod, runtime, self.context, spec, requests)
         self.workers[uid] = worker
         task = asyncio.create_task(self._run_worker(worker, pod))
         self._tasks[uid] = task

@@ -21,15 +21,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, cast
 
-import httpx
 import msgspec
 
-from kubelite.agent.lifecycle import CrashLoopBackoff, RestartPolicy, should_restart
+from kubelite.agent.lifecycle import RestartPolicy, should_restart
 from kubelite.agent.pod_spec import (
     ConfigError,
     container_env,
@@ -38,8 +35,8 @@ from kubelite.agent.pod_spec import (
     prepare_volumes,
 )
 from kubelite.agent.pod_status import ConditionMemory, ContainerRecord, phase_of, pod_status
-from kubelite.agent.probe_checks import build_check, probe_settings
-from kubelite.agent.probes import ExecInContainer, ProbeKind, ProbeTracker
+from kubelite.agent.probe_runner import probe_trackers, run_due_probes
+from kubelite.agent.probes import ProbeKind
 from kubelite.agent.runtime.interface import (
     ContainerExit,
     ContainerHandle,
@@ -47,53 +44,40 @@ from kubelite.agent.runtime.interface import (
     LogPaths,
     StartFailure,
 )
-from kubelite.agent.status_writer import StatusWriter
+from kubelite.agent.worker_context import StartStage, WorkerContext, pod_reference
 from kubelite.api.models.pod import PodSpec
-from kubelite.api.pod_resources import qos_class
-from kubelite.client import ApiClient, ApiError, TransportError
-from kubelite.clock import Clock
+from kubelite.api.pod_resources import pod_requests, qos_class
+from kubelite.client import ApiError, TransportError
+from kubelite.client.events import EventType
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
-T = TypeVar("T")
-#: Start-up stages a worker stamps: created, volumes and env ready, containers started, Running offered.
-StartStage = Literal["seen", "prepared", "started", "running_offered"]
-RunBlocking = Callable[[Callable[[], T]], Awaitable[T]]
 CONFIG_RETRY_SECONDS = 2.0
 DEFAULT_GRACE_SECONDS = 30
 # The final status write is waited for, but a dead API server must not hold the worker forever.
 SETTLE_TIMEOUT_SECONDS = 10.0
 
 
-@dataclass
-class WorkerContext:
-    """What every pod worker on a node shares."""
-
-    client: ApiClient
-    clock: Clock
-    status_writer: StatusWriter
-    backoff: CrashLoopBackoff
-    run_blocking: Callable[[Callable[[], Any]], Awaitable[Any]]
-    http: httpx.Client
-    pods_dir: Path
-    host_ip: str
-    #: The longest a worker sleeps with nothing due: exits are pushed, so this is only a safety net.
-    resync_seconds: float
-    exec_for: Callable[[str, str, list[tuple[str, str]]], ExecInContainer | None]
-    #: Called with the seconds from the worker's creation to all regular containers started.
-    on_started: Callable[[float], None] = lambda seconds: None
-
-
 class PodWorker:
     """See the module docstring."""
 
-    def __init__(self, pod: Object, runtime: ContainerRuntime, context: WorkerContext) -> None:
+    def __init__(
+        self,
+        pod: Object,
+        runtime: ContainerRuntime,
+        context: WorkerContext,
+        spec: PodSpec | None = None,
+        requests: dict[str, int] | None = None,
+    ) -> None:
+        """`spec` and `requests` save converting and parsing the pod again when the caller has them."""
         metadata = pod["metadata"]
         self.pod = pod
         self.namespace = str(metadata.get("namespace", "default"))
         self.name = str(metadata["name"])
         self.uid = str(metadata.get("uid", ""))
-        self.spec = msgspec.convert(pod.get("spec") or {}, PodSpec)
+        self.spec = spec if spec is not None else msgspec.convert(pod.get("spec") or {}, PodSpec)
+        #: The pod's effective requests (`pod_requests`), for the agent's admission of later pods.
+        self.requests = requests if requests is not None else pod_requests(self.spec)
         self.restart_policy = cast(RestartPolicy, self.spec.restart_policy or "Always")
         self.runtime = runtime
         self.context = context
@@ -199,6 +183,9 @@ class PodWorker:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self.context.status_writer.settle(self.key), SETTLE_TIMEOUT_SECONDS)
 
+    def _event(self, event_type: EventType, reason: str, message: str) -> None:
+        self.context.record_event(pod_reference(self.pod), event_type, reason, message)
+
     def _mark(self, stage: StartStage) -> None:
         self.timeline.setdefault(stage, self.context.clock.monotonic())
 
@@ -271,6 +258,7 @@ class PodWorker:
         record.restart_pending = False
         started = await self.context.run_blocking(lambda: self.runtime.start(spec))
         if isinstance(started, StartFailure):
+            self._event("Warning", "Failed", f"Error: {started.reason}: {started.message}")
             record.state, record.waiting_reason, record.waiting_message = (
                 "waiting",
                 started.reason,
@@ -282,28 +270,18 @@ class PodWorker:
             return
         record.handle = started
         self._watch_exit(started)
+        self._event("Normal", "Pulled", f'Container image "{record.container.image}" already present on machine')
+        self._event("Normal", "Created", f"Created container {record.name}")
+        self._event("Normal", "Started", f"Started container {record.name}")
         record.runtime_id = f"{self.runtime.NAME}://{container_id}"
         record.state, record.exit, record.waiting_message = "running", None, ""
         record.started_at = self.context.clock.now()
         record.started_monotonic = self.context.clock.monotonic()
         record.ready = False
         record.started = record.container.startup_probe is None
-        record.probes = self._trackers(record)
+        record.probes = probe_trackers(record.container, self.context.clock, record.started_monotonic)
         if record.container.readiness_probe is None:
             record.ready = record.started and record in self.regular
-
-    def _trackers(self, record: ContainerRecord) -> dict[ProbeKind, ProbeTracker]:
-        container = record.container
-        chosen: dict[ProbeKind, Any] = {
-            "startup": container.startup_probe,
-            "liveness": container.liveness_probe,
-            "readiness": container.readiness_probe,
-        }
-        return {
-            kind: ProbeTracker(kind, probe_settings(probe), self.context.clock, record.started_monotonic)
-            for kind, probe in chosen.items()
-            if probe is not None
-        }
 
     def _on_exit(self, record: ContainerRecord, exit: ContainerExit, restartable: bool) -> bool:
         """Record an exit; True when the container will be restarted."""
@@ -313,6 +291,11 @@ class PodWorker:
         if restartable and should_restart(self.restart_policy, exit.exit_code):
             key = (self.uid, record.name)
             self.context.backoff.record_exit(key, ran_for)
+            self._event(
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {record.name} in pod {self.name}_{self.namespace}({self.uid})",
+            )
             record.last_exit, record.exit, record.restart_pending = exit, None, True
             record.state = "waiting"
             record.waiting_reason, record.waiting_message = (
@@ -399,28 +382,23 @@ class PodWorker:
         return max(wake, 0.001)
 
     async def _probe(self, record: ContainerRecord) -> None:
-        kinds: list[ProbeKind] = ["startup"] if not record.started else ["liveness", "readiness"]
-        for kind in kinds:
-            tracker = record.probes.get(kind)
-            if tracker is None or not tracker.due():
-                continue
-            probe = getattr(record.container, f"{kind}_probe")
-            execute = self.context.exec_for(
-                self.runtime.NAME, record.runtime_id.partition("://")[2], self._env.get(record.name, [])
-            )
-            check = build_check(probe, record.container, self.context.host_ip, self.context.http, execute)
-            tracker.observe(await self.context.run_blocking(check))
-            if kind == "startup" and tracker.ready:
-                record.started = True
-                record.ready = "readiness" not in record.probes
-            elif kind == "readiness":
-                record.ready = tracker.ready
-            if tracker.wants_restart and record.handle is not None:
-                handle = record.handle
-                grace = float(probe.termination_grace_period_seconds or self._grace_seconds)
-                exit = await self.context.run_blocking(functools.partial(handle.stop, grace))
-                self._on_exit(record, exit, restartable=True)
-                return
+        execute = self.context.exec_for(
+            self.runtime.NAME, record.runtime_id.partition("://")[2], self._env.get(record.name, [])
+        )
+
+        def unhealthy(kind: ProbeKind, message: str) -> None:
+            self._event("Warning", "Unhealthy", f"{kind.capitalize()} probe failed: {message}".rstrip(": "))
+
+        restart_for = await run_due_probes(
+            record, self.context.host_ip, self.context.http, execute, self.context.run_blocking, unhealthy
+        )
+        if restart_for is not None and record.handle is not None:
+            handle = record.handle
+            probe = getattr(record.container, f"{restart_for}_probe")
+            grace = float(probe.termination_grace_period_seconds or self._grace_seconds)
+            self._event("Normal", "Killing", f"Container {record.name} failed {restart_for} probe, will be restarted")
+            exit = await self.context.run_blocking(functools.partial(handle.stop, grace))
+            self._on_exit(record, exit, restartable=True)
 
     async def _stop_all(self) -> None:
         running = [r for r in self.records() if r.handle is not None]
@@ -428,6 +406,7 @@ class PodWorker:
         async def stop(record: ContainerRecord) -> None:
             handle = record.handle
             assert handle is not None
+            self._event("Normal", "Killing", f"Stopping container {record.name}")
             exit = await self.context.run_blocking(lambda: handle.stop(self._grace_seconds))
             self._on_exit(record, exit, restartable=False)
 

@@ -3,10 +3,11 @@
 One process runs an API server (memory store, HTTP on loopback), the scheduler (`run_scheduler`)
 and one node agent (`NodeAgent`) with the chosen runtime, as `kubelite up` does: by default the
 scheduler and agent reach the server through the in-process transport and the loop is uvloop;
-`--transport http` puts them on loopback HTTP instead, as for components in other processes. Pods
-are created over HTTP (as kubectl would), open-loop at `--rate` pods/s; a watch records when each
-is first seen bound and first seen `phase: Running` (or `Succeeded`, for a module that finishes at
-once).
+`--transport http` puts them on loopback HTTP instead, as for components in other processes. A
+load generator in a separate process (as kubectl would be) creates pods over HTTP, open-loop at
+`--rate` pods/s, and its watch records when each is first seen bound and first seen
+`phase: Running` (or `Succeeded`, for a module that finishes at once). CLOCK_MONOTONIC is
+system-wide, so its stamps and the agent's compare directly.
 
 Printed: p50 and p99 of (first Running seen - create request sent), the sustained rate (pods / time
 from the first create to the last Running), and the same percentiles for every stage on the way,
@@ -22,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import tempfile
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -96,6 +99,53 @@ class Observations:
         return [s[stage] - s["created"] for s in self.stamps.values() if stage in s and "created" in s]
 
 
+def generate_load(url: str, body: Object, pods: int, rate: float, connection: Connection) -> None:
+    """The load generator's process: create pods open-loop over HTTP, watch them, send the stamps."""
+    stamps, began = asyncio.run(_create_and_watch(url, body, pods, rate, connection))
+    connection.send((stamps, began))
+    connection.close()
+
+
+async def _create_and_watch(
+    url: str, body: Object, pods: int, rate: float, connection: Connection
+) -> tuple[dict[str, dict[str, float]], float]:
+    client = ApiClient(HttpTransport(url))
+    seen = Observations()
+    done = asyncio.Event()
+    _, version = await client.list_all(PODS, "default")
+
+    async def watch() -> None:
+        async for _, pod in client.watch(PODS, "default", resource_version=version):
+            name = str(pod.get("metadata", {}).get("name", ""))
+            if (pod.get("spec") or {}).get("nodeName"):
+                seen.mark(name, "binding_seen")
+            if (pod.get("status") or {}).get("phase") in ("Running", "Succeeded"):
+                seen.mark(name, "running_seen")
+                if seen.reached("running_seen") >= pods:
+                    done.set()
+                    return
+
+    async def create(name: str) -> None:
+        seen.mark(name, "created")
+        await client.create(PODS, {**body, "metadata": {"name": name}}, "default")
+        seen.mark(name, "create_acknowledged")
+
+    watcher = asyncio.create_task(watch())
+    connection.send("ready")
+    began = time.monotonic()
+    creations = []
+    for index in range(pods):
+        await asyncio.sleep(max(0.0, began + index / rate - time.monotonic()))
+        creations.append(asyncio.create_task(create(f"startup-{index}")))
+    await asyncio.gather(*creations)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), 60 + pods / 10)
+    watcher.cancel()
+    await asyncio.gather(watcher, return_exceptions=True)
+    await client.close()
+    return seen.stamps, began
+
+
 async def measure(
     runtime: str,
     pods: int,
@@ -107,7 +157,6 @@ async def measure(
     store = open_store("memory://")
     server = ApiServer(store, ApiServerSettings(port=0))
     await server.start()
-    creator = ApiClient(HttpTransport(server.url))
     components = (
         ApiClient(InProcessTransport(server.handle)) if transport == "inprocess" else ApiClient(HttpTransport(server.url))
     )
@@ -133,41 +182,27 @@ async def measure(
         while agent.heartbeat.node_uid == "":
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.5)  # the scheduler has seen the node
-        done = asyncio.Event()
-
-        async def watch() -> None:
-            async for _, pod in creator.watch(PODS, "default"):
-                name = str(pod.get("metadata", {}).get("name", ""))
-                if (pod.get("spec") or {}).get("nodeName"):
-                    seen.mark(name, "binding_seen")
-                if (pod.get("status") or {}).get("phase") in ("Running", "Succeeded"):
-                    seen.mark(name, "running_seen")
-                    if seen.reached("running_seen") >= pods:
-                        done.set()
-                        return
-
-        async def create(name: str, body: Object) -> None:
-            seen.mark(name, "created")
-            await creator.create(PODS, body, "default")
-            seen.mark(name, "create_acknowledged")
-
-        watcher = asyncio.create_task(watch())
-        base = {
+        # The load generator (like kubectl) is another process, so its HTTP client does not share
+        # this event loop with the system under test.
+        body = {
             "apiVersion": "v1",
             "kind": "Pod",
             "spec": {"runtimeClassName": runtime, "containers": [_container(runtime, image)]},
         }
-        began = time.monotonic()
-        creations = []
-        for index in range(pods):
-            await asyncio.sleep(max(0.0, began + index / rate - time.monotonic()))
-            name = f"startup-{index}"
-            creations.append(asyncio.create_task(create(name, {**base, "metadata": {"name": name}})))
-        await asyncio.gather(*creations)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), 60 + pods / 10)
-        watcher.cancel()
-        worker_stages = {
+        ours, theirs = multiprocessing.get_context("spawn").Pipe()
+        generator = multiprocessing.get_context("spawn").Process(
+            target=generate_load, args=(server.url, body, pods, rate, theirs), daemon=True
+        )
+        generator.start()
+        loop = asyncio.get_running_loop()
+        ready = await loop.run_in_executor(None, ours.recv)
+        assert ready == "ready"
+        stamps, began = await loop.run_in_executor(None, ours.recv)
+        await loop.run_in_executor(None, generator.join)
+        for name, marks in stamps.items():
+            for stage, when in marks.items():
+                seen.mark(name, stage, when)
+        worker_stages: dict[str, str] = {
             "seen": "agent_worker_created",
             "prepared": "prepared",
             "started": "containers_started",
@@ -178,7 +213,6 @@ async def measure(
                 seen.mark(worker.name, worker_stages[stage], when)
         stop.set()
         await asyncio.gather(agent_task, scheduler_task, return_exceptions=True)
-    await creator.close()
     await components.close()
     await server.stop()
     await store.close()

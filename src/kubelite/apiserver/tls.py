@@ -30,10 +30,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.bindings.openssl.binding import Binding
 from OpenSSL import SSL, crypto
 from prometheus_client import CollectorRegistry, Counter
 
@@ -50,6 +52,8 @@ from .http import HttpConnection
 log = logging.getLogger(__name__)
 
 _CHUNK = 16384  # one TLS record's worth of plaintext
+SESSION_LIFETIME_SECONDS = 600
+_lib = Binding().lib
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,11 @@ class TlsTerminator:
         self.failures = Counter(
             "kubelite_tls_handshake_failures_total", "TLS handshakes that failed.", registry=registry
         )
+        self.handshake_cpu = Counter(
+            "kubelite_tls_handshake_cpu_seconds",
+            "Server thread CPU spent inside TLS handshakes (divide by handshakes for the per-handshake cost).",
+            registry=registry,
+        )
         self.context = self._context(settings)
 
     @staticmethod
@@ -117,6 +126,9 @@ class TlsTerminator:
             store.add_cert(crypto.X509.from_cryptography(root))
         context.set_verify(SSL.VERIFY_PEER, _record_verification)
         context.set_session_id(b"kubelite-apiserver")
+        # Resumption tickets live 10 minutes: a resumed connection skips certificate checks, so
+        # a revoked or expired client certificate stops working within that window.
+        context.set_timeout(SESSION_LIFETIME_SECONDS)
         return context
 
     def wrap(self, inner: HttpConnection) -> TlsConnection:
@@ -188,10 +200,12 @@ class TlsConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.ssl.bio_write(data)
         if not self._established:
+            started = time.thread_time()
             try:
                 self.ssl.do_handshake()
             except SSL.WantReadError:
                 self._flush()
+                self._terminator.handshake_cpu.inc(time.thread_time() - started)
                 return
             except SSL.Error as error:
                 self._terminator.failures.inc()
@@ -200,6 +214,7 @@ class TlsConnection(asyncio.Protocol):
                 self.abort()
                 return
             self._flush()
+            self._terminator.handshake_cpu.inc(time.thread_time() - started)
             self._on_established()
         self._pump_plaintext()
 
@@ -213,9 +228,11 @@ class TlsConnection(asyncio.Protocol):
         info["tls_group"] = negotiated_group(self.ssl)
         info["tls_version"] = self.ssl.get_protocol_version_name()
         if peer is not None:
-            info["peer_certificate"] = PeerCertificate(
-                peer.to_cryptography(), verified=not self.verify_error, error=self.verify_error
-            )
+            # A resumed session skips the verify callback; OpenSSL keeps the original verdict in
+            # the session, so a ticket from a failed verification never turns into a pass.
+            stored = _lib.SSL_get_verify_result(self.ssl._ssl)
+            error = self.verify_error or (verify_error_text(stored) if stored != 0 else "")
+            info["peer_certificate"] = PeerCertificate(peer.to_cryptography(), verified=not error, error=error)
         self._inner.connection_made(_PlaintextTransport(self))
 
     def _pump_plaintext(self) -> None:

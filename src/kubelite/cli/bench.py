@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from .bench_api import bench_api, print_json
+from .bench_tls import bench_tls
 
 app = typer.Typer(name="bench", help="Benchmarks that print JSON.", no_args_is_help=True)
 
@@ -21,3 +22,6 @@ def api(
 ) -> None:
     """API server: GET, create, paced writes, LIST of 10,000 pods, watch fan-out."""
     print_json(bench_api(kubeconfig, quick))
+
+
+app.command("tls")(bench_tls)

@@ -69,12 +69,18 @@ class TlsClientSettings:
     insecure: bool = False
     #: Override the offered groups (tests use "X25519" to play a classical client).
     groups: str | None = None
+    #: Override the offered signature algorithms (OpenSSL syntax; "ECDSA+SHA256" plays a client
+    #: without ML-DSA, which then gets the ECDSA serving certificate).
+    signature_algorithms: str | None = None
 
 
 def client_context(settings: TlsClientSettings) -> SSL.Context:
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     context.set_min_proto_version(SSL.TLS1_3_VERSION)
     set_groups(context, settings.groups or f"{PQ_GROUPS}:{CLASSICAL_GROUPS}")
+    algorithms = settings.signature_algorithms
+    if algorithms is not None and _lib.SSL_CTX_set1_sigalgs_list(context._context, algorithms.encode()) != 1:
+        raise ValueError(f"OpenSSL rejected the signature algorithms {algorithms!r}")
     if settings.client_cert_pem and settings.client_key_pem:
         chain = x509.load_pem_x509_certificates(settings.client_cert_pem)
         context.use_certificate(crypto.X509.from_cryptography(chain[0]))
@@ -85,7 +91,7 @@ def client_context(settings: TlsClientSettings) -> SSL.Context:
     if not settings.insecure:
         store = context.get_cert_store()
         assert store is not None
-        for root in x509.load_pem_x509_certificates(settings.ca_pem or b""):
+        for root in x509.load_pem_x509_certificates(settings.ca_pem) if settings.ca_pem else ():
             store.add_cert(crypto.X509.from_cryptography(root))
         if settings.ca_pem is None:
             context.set_default_verify_paths()
@@ -118,7 +124,9 @@ class _Connection:
         self.http = h11.Connection(h11.CLIENT)
 
     @classmethod
-    async def open(cls, host: str, port: int, context: SSL.Context | None, verify_host: bool) -> _Connection:
+    async def open(
+        cls, host: str, port: int, context: SSL.Context | None, verify_host: bool, session: SSL.Session | None = None
+    ) -> _Connection:
         reader, writer = await asyncio.open_connection(host, port)
         tls = None
         if context is not None:
@@ -126,6 +134,11 @@ class _Connection:
             tls.set_connect_state()
             if verify_host:
                 _expect_host(tls, host)
+            if session is not None:
+                # TLS 1.3 resumption (RFC 8446 section 2.2): psk_dhe_ke keeps a fresh X25519MLKEM768
+                # exchange, so forward secrecy stays post-quantum, and skips the certificate
+                # messages and the ML-DSA signature.
+                tls.set_session(session)
         connection = cls(reader, writer, tls)
         if tls is not None:
             await connection._handshake()
@@ -227,6 +240,7 @@ class PqTransport:
         *,
         headers: dict[str, str] | None = None,
         max_idle: int = 32,
+        session_resumption: bool = True,
     ) -> None:
         parts = urlsplit(server)
         self._host = parts.hostname or "127.0.0.1"
@@ -237,10 +251,12 @@ class PqTransport:
         self._headers = {key.lower(): value for key, value in (headers or {}).items()}
         self._idle: list[_Connection] = []
         self._max_idle = max_idle
+        self._resume = session_resumption
+        self._session: SSL.Session | None = None
 
     async def connect(self) -> _Connection:
         try:
-            return await _Connection.open(self._host, self._port, self._context, self._verify_host)
+            return await _Connection.open(self._host, self._port, self._context, self._verify_host, self._session)
         except OSError as error:
             raise TransportError(f"connect to {self._authority}: {error}") from error
 
@@ -271,11 +287,24 @@ class PqTransport:
                 break
             elif isinstance(event, h11.ConnectionClosed):
                 raise TransportError("connection closed before the response ended")
+        self._keep_session(connection)
         if connection.reusable() and len(self._idle) < self._max_idle:
             self._idle.append(connection)
         else:
             connection.close()
         return HttpResponse(status, bytes(body), content_type)
+
+    def _keep_session(self, connection: _Connection) -> None:
+        """Remember the server's session ticket (sent after the handshake, so seen after a response)."""
+        if self._resume and connection.tls is not None and self._session is None:
+            self._session = connection.tls.get_session()
+
+    async def remember_session(self, connection: _Connection) -> None:
+        """Complete one small request on `connection` so its session ticket arrives, and keep it."""
+        await connection.send_request(HttpRequest("GET", "/livez"), self._authority, self._headers)
+        while not isinstance(await connection.next_event(), h11.EndOfMessage | h11.ConnectionClosed):
+            pass
+        self._keep_session(connection)
 
     async def stream_lines(self, request: HttpRequest) -> AsyncIterator[bytes]:
         connection = await self.connect()

@@ -103,6 +103,9 @@ class TlsTerminator:
             registry=registry,
         )
         self.context = self._context(settings)
+        self._client_roots = crypto.X509Store()
+        for root in x509.load_pem_x509_certificates(settings.client_ca_pem):
+            self._client_roots.add_cert(crypto.X509.from_cryptography(root))
 
     @staticmethod
     def _context(settings: TlsSettings) -> SSL.Context:
@@ -130,6 +133,14 @@ class TlsTerminator:
         # a revoked or expired client certificate stops working within that window.
         context.set_timeout(SESSION_LIFETIME_SECONDS)
         return context
+
+    def reverify(self, certificate: crypto.X509) -> str:
+        """Chain verification of a client certificate against the cluster roots; "" when it passes."""
+        try:
+            crypto.X509StoreContext(self._client_roots, certificate).verify_certificate()
+        except crypto.X509StoreContextError as error:
+            return str(error)
+        return ""
 
     def wrap(self, inner: HttpConnection) -> TlsConnection:
         return TlsConnection(self, inner)
@@ -228,10 +239,12 @@ class TlsConnection(asyncio.Protocol):
         info["tls_group"] = negotiated_group(self.ssl)
         info["tls_version"] = self.ssl.get_protocol_version_name()
         if peer is not None:
-            # A resumed session skips the verify callback; OpenSSL keeps the original verdict in
-            # the session, so a ticket from a failed verification never turns into a pass.
-            stored = _lib.SSL_get_verify_result(self.ssl._ssl)
-            error = self.verify_error or (verify_error_text(stored) if stored != 0 else "")
+            error = self.verify_error
+            if _lib.SSL_session_reused(self.ssl._ssl):
+                # A resumed session skips the verify callback (and its ticket may come from a
+                # handshake whose verification failed), so verify the remembered certificate
+                # again: one signature check, still far cheaper than a full ML-DSA handshake.
+                error = self._terminator.reverify(peer)
             info["peer_certificate"] = PeerCertificate(peer.to_cryptography(), verified=not error, error=error)
         self._inner.connection_made(_PlaintextTransport(self))
 

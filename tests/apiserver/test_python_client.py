@@ -192,3 +192,12 @@ def test_namespace_deletion_enters_terminating_and_refuses_new_objects(api: clie
             return
         time.sleep(0.2)
     pytest.fail("the namespace was not removed once its content was gone")
+
+
+def test_secret_string_data_is_stored_as_data(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name="db"), string_data={"password": "s3cret"}, data={"user": "YWRtaW4="})
+    created = core.create_namespaced_secret("default", body)
+    assert created.data == {"user": "YWRtaW4=", "password": "czNjcmV0"} and created.string_data is None
+    read = core.read_namespaced_secret("db", "default")
+    assert read.data == {"user": "YWRtaW4=", "password": "czNjcmV0"}

@@ -28,7 +28,7 @@ from kubelite.store.interface import KeyExistsError, KeyNotFoundError, RevisionC
 from . import errors
 from .admission import Admission
 from .objects import generate_name, metadata, new_uid, rfc3339, store_key
-from .strategy import merge_for_update, next_generation, prepare_for_create
+from .strategy import convert_input, merge_for_update, next_generation, prepare_for_create
 from .strict import prune_unknown_fields
 from .watchcache import CachedObject, WatchCache
 
@@ -146,6 +146,7 @@ class Registry:
         meta["creationTimestamp"] = rfc3339(self._clock.now())
         meta["generation"] = 1
         prepare_for_create(resource, obj)
+        convert_input(resource, obj)
         prune_unknown_fields(resource.key, obj)
         await self._admission.admit(resource, obj, None, "create")
         if dry_run:
@@ -201,6 +202,7 @@ class Registry:
             new_meta = metadata(new)
             new_meta["generation"] = next_generation(new, current)
             new_meta["resourceVersion"] = str(revision)
+            convert_input(resource, new)
             prune_unknown_fields(resource.key, new)
             if subresource == "":
                 await self._admission.admit(resource, new, current, "update")

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -33,6 +34,23 @@ _EMPTY_STATUS: dict[str, dict[str, Any]] = {
     "horizontalpodautoscalers.autoscaling": {"desiredReplicas": 0},
     "services": {"loadBalancer": {}},
 }
+
+
+def convert_input(resource: ResourceType, obj: dict[str, Any]) -> None:
+    """Input-only fields folded into stored ones, as Kubernetes' v1 conversion does.
+
+    A Secret's `stringData` is written into `data` (base64), overriding keys of the same name,
+    and is never stored or returned.
+    """
+    if resource.key == "secrets" and "stringData" in obj:
+        string_data = obj.pop("stringData")
+        if isinstance(string_data, dict):
+            data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+            assert isinstance(data, dict)
+            for key, value in string_data.items():
+                if isinstance(value, str):
+                    data[key] = base64.b64encode(value.encode()).decode()
+            obj["data"] = data
 
 
 def has_status_subresource(resource: ResourceType) -> bool:

@@ -60,3 +60,27 @@ def test_cost_stays_within_budget(name: str) -> None:
     run_detector(detector, series)
     microseconds_per_point = 1e6 * (time.process_time() - started) / len(series.values)
     assert microseconds_per_point < 60.0
+
+
+def _daily_square_wave_missing_one_peak(days: int = 10, missing_day: int = 8) -> Series:
+    """Five-minute points, 80 from 10:00 to 18:00 UTC and 20 otherwise, except on `missing_day`."""
+    rng = random.Random(11)
+    step, per_day = 300.0, 288
+    midnight = 1.4e9 - (1.4e9 % 86_400)
+    timestamps, values = [], []
+    for index in range(per_day * days):
+        day, slot = divmod(index, per_day)
+        peak = 10 <= slot * step / 3600 < 18 and day != missing_day
+        timestamps.append(midnight + step * index)
+        values.append((80.0 if peak else 20.0) + rng.gauss(0, 2))
+    return Series(timestamps, values)
+
+
+@pytest.mark.parametrize("name", ["ensemble", "novelty", "novelty-spatial"], ids=str)
+def test_a_day_without_its_peak_is_flagged(name: str) -> None:
+    # A shape detector sees nothing new on a flat day; the time-of-day context does.
+    scores = run_detector(make_detector(name), _daily_square_wave_missing_one_peak())
+    per_day = 288
+    ordinary_days = max(scores[3 * per_day : 8 * per_day])
+    missing_peak = max(scores[8 * per_day + 120 : 8 * per_day + 216])
+    assert missing_peak > 0.3 > ordinary_days

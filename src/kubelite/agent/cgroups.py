@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,41 @@ class CgroupLimits:
     pids: int | None = None
 
 
+PlanAction = Literal["mkdir", "write", "write_if_exists"]
+PlanStep = tuple[PlanAction, Path, str]
+
+
+@dataclass(frozen=True)
+class CgroupPlan:
+    """The file system steps that create a cgroup and set its limits, in order.
+
+    The agent can run them itself (`execute`) or hand them to the container's own shell step
+    (`shell`), which keeps a dozen GIL-releasing system calls per start off the agent's threads:
+    under a busy event loop each re-acquisition of the GIL waits up to a switch interval."""
+
+    steps: tuple[PlanStep, ...]
+
+    def execute(self) -> None:
+        for action, path, value in self.steps:
+            if action == "mkdir":
+                path.mkdir(parents=True, exist_ok=True)
+            elif action == "write" or path.exists():
+                _write(path, value)
+
+    def shell(self) -> str:
+        """The same steps as POSIX shell commands, each failing the script (exit 125) on error."""
+        commands = []
+        for action, path, value in self.steps:
+            target, text = shlex.quote(str(path)), shlex.quote(value)
+            if action == "mkdir":
+                commands.append(f"mkdir -p {target} || exit 125")
+            elif action == "write":
+                commands.append(f"echo {text} > {target} || exit 125")
+            else:
+                commands.append(f"if [ -e {target} ]; then echo {text} > {target} || exit 125; fi")
+        return "; ".join(commands)
+
+
 class Cgroup:
     """One container's cgroup, at the same relative path in every hierarchy the agent uses."""
 
@@ -127,56 +163,55 @@ class Cgroup:
 
     def create(self, limits: CgroupLimits) -> None:
         """Make the directories and write the limits."""
+        self.plan(limits).execute()
+
+    def plan(self, limits: CgroupLimits) -> CgroupPlan:
+        """The steps that create this cgroup with `limits`, to run here or in the container's shell."""
+        steps: list[PlanStep] = []
         if self.layout.version == "v2":
-            self._enable_v2_controllers()
-        for directory in self.directories():
-            directory.mkdir(parents=True, exist_ok=True)
-        if self.layout.version == "v1":
-            self._apply_v1(limits)
-        else:
-            self._apply_v2(limits)
+            # In v2 a child only gets a controller its parent enables in cgroup.subtree_control.
+            top = self.layout.mounts["unified"] / self.layout.own_paths["unified"].strip("/")
+            current = top
+            for part in self.directory("unified").relative_to(top).parts:
+                steps.append(("mkdir", current, ""))
+                steps.append(("write", current / "cgroup.subtree_control", "+memory +cpu +pids"))
+                current = current / part
+        steps.extend(("mkdir", directory, "") for directory in self.directories())
+        steps.extend(self._limits_v1(limits) if self.layout.version == "v1" else self._limits_v2(limits))
+        return CgroupPlan(tuple(steps))
 
-    def _enable_v2_controllers(self) -> None:
-        # In v2 a child only gets a controller its parent enables in cgroup.subtree_control.
-        top = self.layout.mounts["unified"] / self.layout.own_paths["unified"].strip("/")
-        target = self.directory("unified")
-        current = top
-        for part in target.relative_to(top).parts:
-            current.mkdir(parents=True, exist_ok=True)
-            _write(current / "cgroup.subtree_control", "+memory +cpu +pids")
-            current = current / part
-
-    def _apply_v1(self, limits: CgroupLimits) -> None:
+    def _limits_v1(self, limits: CgroupLimits) -> list[PlanStep]:
+        steps: list[PlanStep] = []
         if limits.memory_bytes is not None:
-            _write(self.directory("memory") / "memory.limit_in_bytes", str(limits.memory_bytes))
+            memory = self.directory("memory")
+            steps.append(("write", memory / "memory.limit_in_bytes", str(limits.memory_bytes)))
             # Without swap accounting the limit above already bounds memory; with it, forbid swap.
-            memsw = self.directory("memory") / "memory.memsw.limit_in_bytes"
-            if memsw.exists():
-                _write(memsw, str(limits.memory_bytes))
+            steps.append(("write_if_exists", memory / "memory.memsw.limit_in_bytes", str(limits.memory_bytes)))
         cpu = self.directory("cpu")
-        _write(
-            cpu / "cpu.shares",
-            str(cpu_shares(limits.cpu_request_millicores or limits.cpu_limit_millicores)),
-        )
-        if limits.cpu_limit_millicores is not None:
-            _write(cpu / "cpu.cfs_period_us", str(CFS_PERIOD_MICROSECONDS))
-            _write(cpu / "cpu.cfs_quota_us", str(cpu_quota_microseconds(limits.cpu_limit_millicores)))
-        if limits.pids is not None and "pids" in self.layout.mounts:
-            _write(self.directory("pids") / "pids.max", str(limits.pids))
-
-    def _apply_v2(self, limits: CgroupLimits) -> None:
-        directory = self.directory("unified")
-        if limits.memory_bytes is not None:
-            _write(directory / "memory.max", str(limits.memory_bytes))
-            if (directory / "memory.swap.max").exists():
-                _write(directory / "memory.swap.max", "0")
         shares = cpu_shares(limits.cpu_request_millicores or limits.cpu_limit_millicores)
-        _write(directory / "cpu.weight", str(cpu_weight_from_shares(shares)))
+        steps.append(("write", cpu / "cpu.shares", str(shares)))
+        if limits.cpu_limit_millicores is not None:
+            steps.append(("write", cpu / "cpu.cfs_period_us", str(CFS_PERIOD_MICROSECONDS)))
+            quota = cpu_quota_microseconds(limits.cpu_limit_millicores)
+            steps.append(("write", cpu / "cpu.cfs_quota_us", str(quota)))
+        if limits.pids is not None and "pids" in self.layout.mounts:
+            steps.append(("write", self.directory("pids") / "pids.max", str(limits.pids)))
+        return steps
+
+    def _limits_v2(self, limits: CgroupLimits) -> list[PlanStep]:
+        directory = self.directory("unified")
+        steps: list[PlanStep] = []
+        if limits.memory_bytes is not None:
+            steps.append(("write", directory / "memory.max", str(limits.memory_bytes)))
+            steps.append(("write_if_exists", directory / "memory.swap.max", "0"))
+        shares = cpu_shares(limits.cpu_request_millicores or limits.cpu_limit_millicores)
+        steps.append(("write", directory / "cpu.weight", str(cpu_weight_from_shares(shares))))
         if limits.cpu_limit_millicores is not None:
             quota = cpu_quota_microseconds(limits.cpu_limit_millicores)
-            _write(directory / "cpu.max", f"{quota} {CFS_PERIOD_MICROSECONDS}")
+            steps.append(("write", directory / "cpu.max", f"{quota} {CFS_PERIOD_MICROSECONDS}"))
         if limits.pids is not None:
-            _write(directory / "pids.max", str(limits.pids))
+            steps.append(("write", directory / "pids.max", str(limits.pids)))
+        return steps
 
     def procs_files(self) -> list[Path]:
         """The cgroup.procs files a new process writes its pid into to join this cgroup."""

@@ -11,7 +11,8 @@ system-wide, so its stamps and the agent's compare directly.
 
 Printed: p50 and p99 of (first Running seen - create request sent), the sustained rate (pods / time
 from the first create to the last Running), and the same percentiles for every stage on the way,
-each measured from the create request: the create acknowledged, the binding seen on a watch, the
+each measured from the create request: the create acknowledged, the scheduler's binding request
+sent and acknowledged, the binding seen on the load generator's watch, the
 agent's worker created, volumes and env ready, containers started, Running offered to the status
 writer, the Running status acknowledged by the server, and Running seen on a watch. Targets from the
 issue: wasm p99 <= 100 ms at 100 pods/s, process p99 <= 300 ms, oci p99 <= 1 s (Kubernetes' SLO:
@@ -26,6 +27,7 @@ import json
 import multiprocessing
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +41,8 @@ from kubelite.api.resources import PODS
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.client import ApiClient, HttpTransport
+from kubelite.client.core import HttpRequest, HttpResponse
+from kubelite.client.transport import Transport
 from kubelite.clock import RealClock
 from kubelite.scheduler.live import run_scheduler
 from kubelite.scheduler.profiles import Profile
@@ -46,11 +50,13 @@ from kubelite.store import open_store
 
 TARGET_P99_SECONDS = {"wasm": 0.1, "process": 0.3, "oci": 1.0}
 EXAMPLE_MODULE = Path(__file__).resolve().parents[3] / "examples" / "wasm" / "hello.wat"
-Transport = Literal["inprocess", "http"]
+TransportChoice = Literal["inprocess", "http"]
 Object = dict[str, Any]
 # The milestones every pod passes, in order; each is timed from its create request.
 STAGES = (
     "create_acknowledged",
+    "binding_sent",
+    "binding_acknowledged",
     "binding_seen",
     "agent_worker_created",
     "prepared",
@@ -97,6 +103,30 @@ class Observations:
 
     def since_created(self, stage: str) -> list[float]:
         return [s[stage] - s["created"] for s in self.stamps.values() if stage in s and "created" in s]
+
+
+class TimedTransport:
+    """The components' transport, stamping each pod's binding request (sent, acknowledged)."""
+
+    def __init__(self, inner: Transport, seen: Observations) -> None:
+        self._inner = inner
+        self._seen = seen
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        binding = request.method == "POST" and request.path.endswith("/binding")
+        name = request.path.rsplit("/", 2)[-2] if binding else ""
+        if binding:
+            self._seen.mark(name, "binding_sent")
+        response = await self._inner.send(request)
+        if binding:
+            self._seen.mark(name, "binding_acknowledged")
+        return response
+
+    def stream_lines(self, request: HttpRequest) -> AsyncIterator[bytes]:
+        return self._inner.stream_lines(request)
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 def generate_load(url: str, body: Object, pods: int, rate: float, connection: Connection) -> None:
@@ -152,16 +182,15 @@ async def measure(
     rate: float,
     image: str,
     image_root: Path | None,
-    transport: Transport = "inprocess",
+    transport: TransportChoice = "inprocess",
 ) -> Object:
     store = open_store("memory://")
     server = ApiServer(store, ApiServerSettings(port=0))
     await server.start()
-    components = (
-        ApiClient(InProcessTransport(server.handle)) if transport == "inprocess" else ApiClient(HttpTransport(server.url))
-    )
     stop = asyncio.Event()
     seen = Observations()
+    inner = InProcessTransport(server.handle) if transport == "inprocess" else HttpTransport(server.url)
+    components = ApiClient(TimedTransport(inner, seen))
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-") as scratch:
         settings = AgentSettings(
             node_name="bench-node",
@@ -219,7 +248,7 @@ async def measure(
     return _report(runtime, pods, rate, transport, seen, began)
 
 
-def _report(runtime: str, pods: int, rate: float, transport: Transport, seen: Observations, began: float) -> Object:
+def _report(runtime: str, pods: int, rate: float, transport: TransportChoice, seen: Observations, began: float) -> Object:
     latencies = seen.since_created("running_seen")
     running_at = [s["running_seen"] for s in seen.stamps.values() if "running_seen" in s]
     finished = max(running_at) if running_at else time.monotonic()
@@ -261,7 +290,7 @@ def bench_pod_startup(
         import uvloop
 
         uvloop.install()  # as `kubelite up` runs
-    chosen: Transport = "http" if transport == "http" else "inprocess"
+    chosen: TransportChoice = "http" if transport == "http" else "inprocess"
     result = asyncio.run(measure(runtime, pods, rate, image, image_root, chosen))
     if as_json:
         typer.echo(json.dumps(result))

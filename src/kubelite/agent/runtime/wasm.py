@@ -236,6 +236,7 @@ class WasmRuntime:
         logs = open_logs(spec.state_dir)
         (spec.state_dir / REASON_FILE_NAME).unlink(missing_ok=True)
         cgroup = None
+        plan = None
         if self._layout is not None:
             cgroup = Cgroup(self._layout, f"{self._cgroup_parent}/{spec.container_id}")
             limits = cgroup_limits(spec.limits)
@@ -246,11 +247,7 @@ class WasmRuntime:
                     cpu_request_millicores=limits.cpu_request_millicores,
                     pids=limits.pids,
                 )
-            try:
-                cgroup.create(limits)
-            except OSError as error:
-                cgroup.remove()
-                return StartFailure("CreateContainerError", f"cgroup setup failed: {error}")
+            plan = cgroup.plan(limits)  # run by the zygote, off this process's threads
         launch = wasm_worker.WasmLaunch(
             artifact_path=str(artifact),
             argv=(spec.name, *spec.argv),
@@ -261,6 +258,7 @@ class WasmRuntime:
             stderr_path=str(logs.stderr),
             reason_path=str(spec.state_dir / REASON_FILE_NAME),
             cgroup_procs_files=tuple(str(path) for path in cgroup.procs_files()) if cgroup else (),
+            cgroup_steps=tuple((a, str(path), value) for a, path, value in plan.steps) if plan else (),
         )
         started_at = self._clock.now()
         worker = self._zygote.launch(launch)

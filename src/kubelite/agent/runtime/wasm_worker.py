@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import wasmtime
 
+from kubelite.agent.cgroups import PlanAction
+
 WASM_PAGE_BYTES = 65_536
 WASM_TRAP_EXIT_CODE = 1
 WASM_OOM_EXIT_CODE = 137
@@ -51,6 +53,8 @@ class WasmLaunch:
     stderr_path: str
     reason_path: str
     cgroup_procs_files: tuple[str, ...]
+    #: The `CgroupPlan` steps (action, path, value) the zygote runs before forking this worker.
+    cgroup_steps: tuple[tuple[PlanAction, str, str], ...] = ()
 
 
 def run_container(launch: WasmLaunch) -> None:

@@ -19,10 +19,12 @@ import selectors
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
 
+from kubelite.agent.cgroups import CgroupPlan
 from kubelite.agent.runtime.wasm_worker import WasmLaunch, join_cgroup, run_container
 
 
@@ -83,6 +85,13 @@ def serve() -> None:
 
 
 def _fork_worker(request: ZygoteRequest, zygote_fds: list[int]) -> ZygoteStarted:
+    # The cgroup is created here, by this single-threaded process, rather than by agent threads that
+    # would contend for the agent's GIL after every mkdir and write.
+    steps = request.launch.cgroup_steps
+    try:
+        CgroupPlan(tuple((action, Path(path), value) for action, path, value in steps)).execute()
+    except OSError as error:
+        return ZygoteStarted(request.request_id, 0, f"cgroup setup failed: {error}")
     try:
         pid = os.fork()
     except OSError as error:

@@ -5,7 +5,7 @@ Data flow per point:
 1. `MultiResolutionNovelty`: three `ContextNoveltyDetector` raw scores at quantisation
    resolutions 6, 10 and 16 (no single bucket width decides what a "new pattern" is: a coarse grid
    ignores noise and sees level shifts, a fine one sees subtle changes of shape) and one
-   `PhaseNovelty` raw score (is this level new for this hour of the day?) are averaged with equal
+   `PhaseNovelty` raw score (is this level established for this hour of the day?) are averaged with equal
    weights and judged by Numenta's anomaly likelihood (Ahmad et al. 2017). Averaging raw scores
    before the likelihood scored better than averaging likelihoods and costs one likelihood instead
    of four.
@@ -15,7 +15,8 @@ Data flow per point:
    Numenta's NAB detector.
 4. `OnsetFilter`: each excursion is reported once, with its peak, shortly after it starts.
 
-State: six bounded context tables, two time-of-day tables, two likelihood windows, the running range and one hold buffer.
+State: six bounded context tables, two time-of-day tables, two likelihood windows, the running
+range and one hold buffer.
 """
 
 from __future__ import annotations

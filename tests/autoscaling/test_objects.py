@@ -238,7 +238,7 @@ def test_custom_metric_values_are_per_pod_milli() -> None:
 
 
 def test_incremental_error_quantile_matches_a_full_sort() -> None:
-    settings = ForecastSettings(error_window=200, minimum_errors=1)
+    settings = ForecastSettings(error_window_seconds=200 * 60, minimum_errors=1)
     forecaster = SeasonalForecaster(60.0, settings)
     rng = random.Random(7)
     errors = [rng.gauss(0, 1) for _ in range(1000)]

@@ -42,6 +42,7 @@ from kubelite.autoscaling.objects import (
     metric_selector,
     pod_state,
 )
+from kubelite.autoscaling.predictive.forecast import ForecastSettings
 from kubelite.autoscaling.predictive.policy import (
     PredictiveAutoscaler,
     PredictiveSettings,
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 Object = dict[str, Any]
 STARTUP_ANNOTATION = "autoscaling.kubelite.io/startup-seconds"
 """Per-HPA pod start-up time (seconds) for the predictive mode's lead; the settings' default otherwise."""
+QUANTILE_ANNOTATION = "autoscaling.kubelite.io/quantile"
+"""Per-HPA quantile of recent forecast errors that sizes the predictive margin (0.5 to 0.999)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +122,17 @@ class HPAController:
         startup = self.settings.predictive_startup_seconds
         with contextlib.suppress(ValueError):
             startup = max(0.0, float(annotations.get(STARTUP_ANNOTATION, startup)))
-        fingerprint = (meta.get("uid"), spec, predictive, startup)
+        forecast = ForecastSettings()
+        with contextlib.suppress(ValueError):
+            quantile = float(annotations.get(QUANTILE_ANNOTATION, forecast.error_quantile))
+            forecast = ForecastSettings(error_quantile=min(max(quantile, 0.5), 0.999))
+        fingerprint = (meta.get("uid"), spec, predictive, startup, forecast)
         tracked = self._tracked.get(key)
         if tracked is not None and tracked.fingerprint == fingerprint:
             return tracked.autoscaler
         controller = self.settings.controller
         fresh: Autoscaler = (
-            PredictiveAutoscaler(spec, PredictiveSettings(startup), controller)
+            PredictiveAutoscaler(spec, PredictiveSettings(startup, forecast=forecast), controller)
             if predictive
             else ReactiveAutoscaler(spec, controller)
         )

@@ -27,6 +27,7 @@ from rich.table import Table
 from kubelite.autoscaling.controller import HPAControllerSettings, run_hpa_controller
 from kubelite.autoscaling.hpa.spec import ControllerSettings, cpu_utilization_hpa
 from kubelite.autoscaling.hpa_metrics import HPAMetrics
+from kubelite.autoscaling.predictive.forecast import ForecastSettings
 from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler, PredictiveSettings
 from kubelite.autoscaling.reactive import Autoscaler, ReactiveAutoscaler
 from kubelite.autoscaling.replay.simulate import ReplayConfig, ReplayResult, replay
@@ -42,12 +43,26 @@ TARGET_UTILIZATION = 70
 MAX_REPLICAS = 100_000
 
 
-def build_autoscaler(policy: Literal["hpa", "predictive"], startup_delay: float) -> Autoscaler:
-    """The replayed HPA: CPU at 70%, min 1, behavior unset (what `kubectl autoscale` creates)."""
+def build_autoscaler(
+    policy: Literal["hpa", "predictive"],
+    startup_delay: float,
+    quantile: float | None = None,
+    resolution_seconds: float = 60.0,
+) -> Autoscaler:
+    """The replayed HPA: CPU at 70%, min 1, behavior unset (what `kubectl autoscale` creates).
+
+    The predictive forecaster works in buckets of the trace's resolution (at least a minute): a
+    coarser trace holds its load constant over a row, so finer buckets would only repeat it.
+    """
     spec = cpu_utilization_hpa(TARGET_UTILIZATION, 1, MAX_REPLICAS)
     if policy == "hpa":
         return ReactiveAutoscaler(spec)
-    return PredictiveAutoscaler(spec, PredictiveSettings(startup_seconds=startup_delay))
+    defaults = ForecastSettings()
+    forecast = ForecastSettings(
+        bucket_seconds=max(defaults.bucket_seconds, resolution_seconds),
+        error_quantile=defaults.error_quantile if quantile is None else quantile,
+    )
+    return PredictiveAutoscaler(spec, PredictiveSettings(startup_seconds=startup_delay, forecast=forecast))
 
 
 def slice_trace(trace: LoadTrace, rows: str) -> LoadTrace:
@@ -86,6 +101,10 @@ def replay_command(
     capacity_per_pod: Annotated[float, typer.Option("--capacity-per-pod", help="Load one pod serves.")],
     startup_delay: Annotated[float, typer.Option("--startup-delay", help="Seconds from creation to Ready.")],
     scale: Annotated[float, typer.Option("--scale", help="Offered load = scale x trace value.")] = 1.0,
+    quantile: Annotated[
+        float | None,
+        typer.Option("--quantile", help="Predictive: quantile of recent errors that sizes the margin."),
+    ] = None,
     rows: Annotated[
         str, typer.Option("--rows", help="Replay only rows START:END of the usable rows (Python slice).")
     ] = ":",
@@ -103,7 +122,11 @@ def replay_command(
     except (OSError, TraceError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    autoscaler = build_autoscaler("hpa" if policy == "hpa" else "predictive", startup_delay)
+    if quantile is not None and not 0.5 <= quantile < 1:
+        raise typer.BadParameter("must be in [0.5, 1)", param_hint="--quantile")
+    autoscaler = build_autoscaler(
+        "hpa" if policy == "hpa" else "predictive", startup_delay, quantile, load.step_seconds
+    )
     config = ReplayConfig(capacity_per_pod=capacity_per_pod, startup_seconds=startup_delay, scale=scale)
     started = time.perf_counter()
     result = replay(load, config, autoscaler, FakeClock(float(load.timestamps[0])))

@@ -30,22 +30,27 @@ WEEK_SECONDS = 7 * DAY_SECONDS
 
 @dataclass(frozen=True, slots=True)
 class ForecastSettings:
-    """Tuning of the forecaster; the defaults are the ones documented in docs/autoscaling.md."""
+    """Tuning of the forecaster; the defaults are the ones documented in docs/autoscaling.md.
+
+    Rates are per minute and windows are in seconds, so the same settings hold whatever the bucket:
+    with `bucket_seconds` at the resolution of the data (60 s for live metrics read every 15 s, the
+    row length of a coarser trace), a bucket of m minutes uses the weight 1 - (1 - rate)^m.
+    """
 
     bucket_seconds: float = 60.0
     level_alpha: float = 0.1
-    """Weight of the newest bucket in the level: low, because minute counts are noisy (bursts are
-    caught by the reactive floor and by the error margin)."""
+    """Per-minute weight of new readings in the level: low, because minute counts are noisy (bursts
+    are caught by the reactive floor and by the error margin)."""
     trend_beta: float = 0.03
-    """Weight of the newest level change in the trend: low, so that a burst is not read as a ramp."""
+    """Per-minute weight of the newest level change in the trend: low, so a burst is not read as a ramp."""
     trend_damping: float = 0.9
-    """Per-bucket damping of the trend, so that a ramp is not extrapolated for ever."""
-    season_smoothing: int = 15
-    """Buckets averaged on each side when reading the day- or week-old shape (noise suppression)."""
+    """Per-minute damping of the trend, so that a ramp is not extrapolated for ever."""
+    season_smoothing_seconds: float = 900.0
+    """Averaged on each side when reading the day- or week-old shape (noise suppression)."""
     weekly_weight: float = 0.6
     """Share of the weekly reference in the seasonal change once a week of history exists."""
-    error_window: int = 2880
-    """Buckets of recent errors that size the safety margin."""
+    error_window_seconds: float = 2 * DAY_SECONDS
+    """Recent errors over this span size the safety margin."""
     error_quantile: float = 0.985
     minimum_errors: int = 30
     """Until this many errors are known, the margin is `initial_margin` (in square-root units)."""
@@ -68,14 +73,23 @@ class SeasonalForecaster:
 
     def __init__(self, horizon_seconds: float, settings: ForecastSettings | None = None) -> None:
         self.settings = settings or ForecastSettings()
-        self.horizon_buckets = max(1, math.ceil(horizon_seconds / self.settings.bucket_seconds))
+        bucket_seconds = self.settings.bucket_seconds
+        self.horizon_buckets = max(1, math.ceil(horizon_seconds / bucket_seconds))
+        minutes = bucket_seconds / 60.0
+        self._alpha = 1 - (1 - self.settings.level_alpha) ** minutes
+        self._beta = 1 - (1 - self.settings.trend_beta) ** minutes
+        self._phi: float = self.settings.trend_damping**minutes
+        self._smoothing = round(self.settings.season_smoothing_seconds / bucket_seconds)
+        self._error_window = max(
+            self.settings.minimum_errors, round(self.settings.error_window_seconds / bucket_seconds)
+        )
         self._bucket: int | None = None
         self._bucket_sum = 0.0
         self._bucket_count = 0
         self._level: float | None = None
         self._trend = 0.0
         # Smoothed level per bucket index, for the seasonal look-back (a week and a bit).
-        history_length = int(WEEK_SECONDS / self.settings.bucket_seconds) + 4 * self.settings.season_smoothing
+        history_length = int(WEEK_SECONDS / bucket_seconds) + 4 * self._smoothing + 4
         self._history: dict[int, float] = {}
         self._history_order: deque[int] = deque()
         self._history_length = history_length
@@ -117,11 +131,7 @@ class SeasonalForecaster:
         if self._level is None:
             self._level = observed
         else:
-            alpha, beta, phi = (
-                self.settings.level_alpha,
-                self.settings.trend_beta,
-                self.settings.trend_damping,
-            )
+            alpha, beta, phi = self._alpha, self._beta, self._phi
             previous = self._level
             self._level = alpha * observed + (1 - alpha) * (previous + phi * self._trend)
             self._trend = beta * (self._level - previous) + (1 - beta) * phi * self._trend
@@ -132,7 +142,7 @@ class SeasonalForecaster:
         self._predictions[bucket + self.horizon_buckets] = self._point_value(bucket, self.horizon_buckets)
 
     def _smoothed(self, bucket: int) -> float | None:
-        width = self.settings.season_smoothing
+        width = self._smoothing
         values = [self._history[b] for b in range(bucket - width, bucket + width + 1) if b in self._history]
         return sum(values) / len(values) if len(values) > width else None
 
@@ -148,7 +158,7 @@ class SeasonalForecaster:
             (DAY_SECONDS, 1 - self.settings.weekly_weight),
             (WEEK_SECONDS, self.settings.weekly_weight),
         ):
-            lag = int(period / self.settings.bucket_seconds)
+            lag = round(period / self.settings.bucket_seconds)
             then = self._smoothed(bucket - lag)
             later = self._smoothed(bucket - lag + ahead)
             if then is not None and later is not None:
@@ -160,14 +170,13 @@ class SeasonalForecaster:
 
     def _point_value(self, bucket: int, ahead: int) -> float:
         assert self._level is not None  # called only after the first bucket
-        phi = self.settings.trend_damping
-        damped_steps = sum(phi**step for step in range(1, ahead + 1))
+        damped_steps = sum(self._phi**step for step in range(1, ahead + 1))
         return self._level + damped_steps * self._trend + self._seasonal_change(bucket, ahead)
 
     def _record_error(self, error: float) -> None:
         self._errors.append(error)
         bisect.insort(self._sorted_errors, error)
-        if len(self._errors) > self.settings.error_window:
+        if len(self._errors) > self._error_window:
             oldest = self._errors.popleft()
             del self._sorted_errors[bisect.bisect_left(self._sorted_errors, oldest)]
         self._margin = None
@@ -194,17 +203,15 @@ class SeasonalForecaster:
             level = partial
         else:
             # The bucket in progress already says something: fold it in provisionally.
-            alpha, phi = self.settings.level_alpha, self.settings.trend_damping
-            level = alpha * partial + (1 - alpha) * (level + phi * trend)
-        last = max(1, int((now + lead_seconds) // bucket_seconds) - self._bucket)
-        phi = self.settings.trend_damping
-        # The peak over the whole path to the horizon: a replica removed now is missed at every
-        # bucket until a new one could be ready, so the highest of those forecasts counts.
+            level = self._alpha * partial + (1 - self._alpha) * (level + self._phi * trend)
+        last = int((now + lead_seconds) // bucket_seconds) - self._bucket
+        # The peak over the whole path from this bucket to the horizon: a replica removed now is
+        # missed at every bucket until a new one could be ready, so the highest forecast counts.
         point_value = max(
             level
-            + sum(phi**step for step in range(1, ahead + 1)) * trend
+            + sum(self._phi**step for step in range(1, ahead + 1)) * trend
             + self._seasonal_change(self._bucket, ahead)
-            for ahead in range(1, last + 1)
+            for ahead in range(0, max(0, last) + 1)
         )
         margin = self.margin()
         point = self._inverse(point_value)

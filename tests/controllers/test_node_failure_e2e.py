@@ -123,7 +123,9 @@ def test_pods_of_a_lost_node_are_recreated_elsewhere_in_time() -> None:
             await until(lambda: live_pods_on(client, "second"), 2, timeout=60)
             recovered_after = time.monotonic() - silent_since
             assert recovered_after <= GRACE_SECONDS + TOLERATION_SECONDS + SLACK_SECONDS, recovered_after
-            assert recovered_after >= GRACE_SECONDS + TOLERATION_SECONDS - 0.5  # evicted no earlier
+            assert (
+                recovered_after >= GRACE_SECONDS + TOLERATION_SECONDS - 1.0
+            )  # evicted no earlier (the last renewal preceded the silence by up to 0.5 s)
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:

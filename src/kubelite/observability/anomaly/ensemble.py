@@ -1,4 +1,4 @@
-"""The default detector: multi-scale context novelty plus spatial jumps, reported at onset.
+"""The default detector: multi-scale context novelty plus spatial jumps and flatlines, reported at onset.
 
 Data flow per point:
 
@@ -12,7 +12,8 @@ Data flow per point:
 2. The same on means of 4-point blocks (`BlockMeanDetector`), so slower changes become patterns;
    the two time scales are combined by `max` of their calibrated (likelihood) scores.
 3. `SpatialAnomalyOverride`: a value 5% of the span beyond the range seen so far scores 1.0, as in
-   Numenta's NAB detector.
+   Numenta's NAB detector; `FlatlineRecordOverride`: a run of identical values longer than any
+   before scores 1.0 (the same rule for duration).
 4. `OnsetFilter`: each excursion is reported once, with its peak, shortly after it starts.
 
 State: six bounded context tables, two time-of-day tables, two likelihood windows, the running
@@ -24,6 +25,7 @@ from __future__ import annotations
 from kubelite.observability.anomaly.context import ContextNoveltyDetector
 from kubelite.observability.anomaly.detector import Detector
 from kubelite.observability.anomaly.downsample import BlockMeanDetector
+from kubelite.observability.anomaly.flatline import FlatlineRecordOverride
 from kubelite.observability.anomaly.likelihood import AnomalyLikelihood
 from kubelite.observability.anomaly.phase import PhaseNovelty
 from kubelite.observability.anomaly.spatial import SpatialAnomalyOverride
@@ -61,7 +63,7 @@ class MaxOfDetectors:
 
 
 class EnsembleDetector:
-    """Two-scale context novelty and spatial jumps, with likelihood and onset reporting."""
+    """Two-scale context novelty, spatial jumps and flatline records, reported at onset."""
 
     NAME = "ensemble"
 
@@ -71,7 +73,7 @@ class EnsembleDetector:
         fine = MultiResolutionNovelty(resolutions)
         coarse = BlockMeanDetector(MultiResolutionNovelty(resolutions), block)
         two_scales = MaxOfDetectors([fine, coarse])
-        self._pipeline = OnsetFilter(SpatialAnomalyOverride(two_scales), hold=hold)
+        self._pipeline = OnsetFilter(FlatlineRecordOverride(SpatialAnomalyOverride(two_scales)), hold=hold)
 
     def update(self, timestamp: float, value: float) -> float:
         return self._pipeline.update(timestamp, value)

@@ -15,12 +15,16 @@ has:
   same place `Cgroup` puts it, so the agent reads usage and the OOM-kill counter from it.
 `--keep` leaves the container (and its cgroup) after exit so the OOM-kill counter can be read; the
 handle then runs `runc delete --force`. Stop sends SIGTERM through `runc kill`, then SIGKILL.
+`start` returns once runc has written `--pid-file` (the container's init exists and is about to exec
+the workload), so Running means the container exists; a runc that exits first is a start failure
+(`RunContainerError` with runc's last stderr line).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +113,22 @@ def bundle_config(spec: ContainerSpec, image: ImageRecord, cgroups_path: str) ->
     }
 
 
+# runc writes --pid-file once the container's init process exists, just before it execs the
+# workload: that, not the launch of runc, is when the container is "started" (CRI StartContainer).
+CREATE_TIMEOUT_SECONDS = 30.0
+CREATE_CHECK_SECONDS = 0.002
+
+
+def _wait_created(popen: subprocess.Popen[bytes], pid_file: Path, timeout: float) -> bool:
+    """Whether runc created the container (its pid file appeared) before it exited or time ran out."""
+    deadline = time.monotonic() + timeout
+    while not pid_file.exists():
+        if popen.poll() is not None or time.monotonic() > deadline:
+            return pid_file.exists()
+        time.sleep(CREATE_CHECK_SECONDS)
+    return True
+
+
 class OciRuntime:
     """Runs containers with runc from imported rootfs images."""
 
@@ -151,7 +171,10 @@ class OciRuntime:
         config = bundle_config(spec, image, relative_cgroup)
         (bundle / "config.json").write_text(json.dumps(config, indent=1))
         self._runc_root.mkdir(parents=True, exist_ok=True)
-        command = self._runc_command("run", "--keep", "--bundle", str(bundle), spec.container_id)
+        pid_file = spec.state_dir / "container.pid"
+        command = self._runc_command(
+            "run", "--keep", "--pid-file", str(pid_file), "--bundle", str(bundle), spec.container_id
+        )
         try:
             with open(logs.stdout, "ab") as stdout, open(logs.stderr, "ab") as stderr:
                 popen = subprocess.Popen(
@@ -160,6 +183,16 @@ class OciRuntime:
         except OSError as error:
             return StartFailure("RunContainerError", f"running runc failed: {error}")
         cgroup = Cgroup(self._layout, relative_cgroup) if self._layout is not None else None
+        if not _wait_created(popen, pid_file, CREATE_TIMEOUT_SECONDS):
+            # runc gave up before the container existed: a start failure, as CRI reports it.
+            if popen.poll() is None:
+                popen.kill()
+                popen.wait()
+            subprocess.run(self._runc_command("delete", "--force", spec.container_id), capture_output=True, check=False)
+            if cgroup is not None:
+                cgroup.remove()
+            detail = logs.stderr.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            return StartFailure("RunContainerError", f"runc could not create the container: {detail[0]}")
 
         def send_signal(signal_number: int) -> None:
             subprocess.run(

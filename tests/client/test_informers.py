@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from kubelite.api.resources import CONFIGMAPS, PODS
-from kubelite.client import ApiClient, ApiError
+from kubelite.client import ApiClient, ApiError, TransportError
 from kubelite.client.informers import BY_NODE_NAME, BY_OWNER_UID, SharedInformerFactory, object_key
 from kubelite.clock import FakeClock, RealClock
 
@@ -155,6 +155,38 @@ def test_resync_redelivers_cached_objects_as_updates_on_virtual_time() -> None:
             assert updates == []
             clock.advance(1)
             await eventually(lambda: updates == ["default/x"])
+            stop.set()
+            await factory.shutdown()
+
+    asyncio.run(scenario())
+
+
+class FlakyListClient(ApiClient):
+    """The first list fails as if the server were unreachable."""
+
+    failed = False
+
+    async def list_all(self, *args: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], str]:
+        if not self.failed:
+            self.failed = True
+            raise TransportError("connection refused")
+        return await super().list_all(*args, **kwargs)
+
+
+def test_failed_list_is_retried_after_a_backoff_on_virtual_time() -> None:
+    async def scenario() -> None:
+        async with in_process_cluster() as plain:
+            client = FlakyListClient(plain.transport)
+            clock = FakeClock()
+            factory = SharedInformerFactory(client, clock)
+            informer = factory.informer(CONFIGMAPS)
+            stop = asyncio.Event()
+            factory.start(stop)
+            await eventually(lambda: informer.stats.errors == 1)
+            await asyncio.sleep(0.01)
+            assert not informer.has_synced()
+            clock.advance(1.0)  # past the first backoff (0.8 s plus up to 10% jitter)
+            await asyncio.wait_for(factory.wait_for_sync(), 5)
             stop.set()
             await factory.shutdown()
 

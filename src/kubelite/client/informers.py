@@ -304,6 +304,13 @@ class SharedInformer:
                 failures += 1
                 self.stats.errors += 1
                 log.warning("%s list/watch failed: %s", self.resource.key, error)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A malformed event or a bug must not end the one watch every consumer shares.
+                failures += 1
+                self.stats.errors += 1
+                log.exception("%s list/watch failed unexpectedly", self.resource.key)
             if failures:
                 # client-go's reflector backs off 800 ms doubling to 30 s, with jitter.
                 delay = min(30.0, 0.8 * 2 ** min(failures - 1, 6)) * (1 + 0.1 * self._random.random())

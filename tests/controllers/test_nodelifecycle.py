@@ -244,3 +244,26 @@ async def _count_no_execute(client: ApiClient, names: list[str]) -> int:
 
 async def _all_have(client: ApiClient, names: list[str], taint: tuple[str, str]) -> bool:
     return all([taint in await taints(client, n) for n in names])
+
+
+def test_pods_of_a_node_that_stops_being_ready_are_marked_not_ready() -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        async with running_controllers(LIFECYCLE, SETTINGS, clock) as harness:
+            client = harness.client
+            for name in ("alive", "silent"):
+                await add_node(client, clock, name)
+            await add_pod(client, "web", "silent")
+            ready = {"type": "Ready", "status": "True"}
+            await client.patch(
+                PODS, "web", {"status": {"phase": "Running", "conditions": [ready]}}, subresource="status"
+            )
+            await advance(harness, clock, 50, alive=("alive",))
+
+            async def pod_not_ready() -> bool:
+                conditions = (await client.get(PODS, "web"))["status"].get("conditions") or []
+                return any(c["type"] == "Ready" and c["status"] == "False" for c in conditions)
+
+            await eventually(pod_not_ready)
+
+    asyncio.run(scenario())

@@ -29,10 +29,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kubelite.api.resources import LEASES, NODES
+from kubelite.api.resources import LEASES, NODES, PODS
 from kubelite.client import ApiClient, ApiError, Object, TransportError
 from kubelite.client.events import EventRecorder, format_time
-from kubelite.client.informers import SharedInformer, meta
+from kubelite.client.informers import BY_NODE_NAME, SharedInformer, meta
 from kubelite.client.workqueue import TokenBucketRateLimiter
 from kubelite.clock import Clock
 
@@ -114,6 +114,7 @@ class NodeLifecycleController:
         self.settings: NodeLifecycleSettings = context.settings.node_lifecycle
         self._nodes: SharedInformer = context.informers.informer(NODES)
         self._leases: SharedInformer = context.informers.informer(LEASES)
+        self._pods: SharedInformer = context.informers.informer(PODS)
         self.eviction = TaintEviction(context)
         self._health: dict[str, NodeHealth] = {}
         # Nodes waiting for their NoExecute taint, per zone, in the order they were found lost.
@@ -162,7 +163,11 @@ class NodeLifecycleController:
         ready_by_zone: dict[str, list[int]] = {}
         for node in nodes:
             node = await self._update_health(node)
-            state = self._ready_states[str(meta(node).get("name"))] = ready_state(node)
+            name = str(meta(node).get("name"))
+            state = ready_state(node)
+            if state != "True" and self._ready_states.get(name) == "True":
+                await self.mark_pods_not_ready(name)
+            self._ready_states[name] = state
             counts = ready_by_zone.setdefault(zone_of(node), [0, 0])
             counts[0 if state == "True" else 1] += 1
             await self._reconcile_taints(node, state)
@@ -220,6 +225,35 @@ class NodeLifecycleController:
         )
         log.info("node %s stopped posting status: Ready=Unknown", name)
         return written
+
+    async def mark_pods_not_ready(self, node_name: str) -> None:
+        """Set Ready=False on the pods of a node that stopped being Ready, as Kubernetes'
+        MarkPodsNotReady does, so that Services stop sending traffic there before eviction."""
+        for pod in self._pods.lister.by_index(BY_NODE_NAME, node_name):
+            conditions = [c for c in (pod.get("status") or {}).get("conditions") or [] if isinstance(c, dict)]
+            if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+                continue
+            now = format_time(self._clock.now())
+            updated = [
+                {**c, "status": "False", "lastTransitionTime": now} if c.get("type") == "Ready" else c
+                for c in conditions
+            ]
+            metadata = meta(pod)
+            patch = {
+                "metadata": {"resourceVersion": metadata.get("resourceVersion")},
+                "status": {"conditions": updated},
+            }
+            try:
+                await self._client.patch(
+                    PODS,
+                    str(metadata.get("name")),
+                    patch,
+                    str(metadata.get("namespace")),
+                    subresource="status",
+                )
+            except ApiError as error:
+                if error.code not in (404, 409):
+                    raise
 
     async def _reconcile_taints(self, node: Object, state: ReadyState) -> None:
         """NoSchedule taints follow the Ready state at once; NoExecute ones are queued per zone."""

@@ -3,10 +3,10 @@ work queue -> reconcile start, with the controller side in its own process.
 
 Data flow: this process runs an API server (memory store, HTTP on 127.0.0.1) and a writer that
 offers `rate` pod status updates per second for `seconds` (each PATCH of `pods/status` carries a
-sequence number in `status.message`, and its acknowledgement time is noted). A child process —
-the controller-manager's side — runs a `SharedInformerFactory` pod informer and a
-`RateLimitingQueue` with `workers` workers over HTTP, and notes when each reconcile starts and
-which sequence number the cache then holds. Both use CLOCK_MONOTONIC, which is one clock for all
+sequence number in `status.message`, and its acknowledgement time is noted). A child process,
+`kubelite.controllers.pipeline_probe` (the controller side, importing only the client), runs a
+pod informer and a `RateLimitingQueue` with `workers` workers over HTTP, and notes when each
+reconcile starts and which sequence number the cache then holds. Both use CLOCK_MONOTONIC, which is one clock for all
 processes of a Linux host.
 
 Reported: the offered and sustained write rates, reconciles per second, the delay from a write's
@@ -20,11 +20,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
-import multiprocessing
 import os
-import resource
+import sys
 import time
-from multiprocessing.connection import Connection
 from typing import Annotated, Any
 
 import numpy as np
@@ -36,74 +34,11 @@ from kubelite.client import ApiClient, HttpTransport
 from kubelite.client.informers import SharedInformerFactory, object_key, split_key
 from kubelite.client.workqueue import RateLimitingQueue
 from kubelite.clock import RealClock
+from kubelite.controllers.pipeline_probe import write_sequence
 from kubelite.store import open_store
 
 REFERENCE = {"events_per_second": 10_000, "p99_ms": 2.0, "rss_mb": 45.0, "cpu_percent": 15.0}
 NAMESPACE = "default"
-
-
-def _sequence(pod: dict[str, Any]) -> int:
-    message = (pod.get("status") or {}).get("message") or "-1"
-    try:
-        return int(message)
-    except ValueError:
-        return -1
-
-
-async def _controller_side(url: str, workers: int, pipe: Connection) -> None:
-    """The child: informer + work queue + workers; reports reconcile starts when told to stop."""
-    clock = RealClock()
-    client = ApiClient(HttpTransport(url))
-    factory = SharedInformerFactory(client, clock)
-    informer = factory.informer(PODS)
-    queue: RateLimitingQueue[str] = RateLimitingQueue(clock, name="bench")
-    informer.add_event_handler(
-        lambda obj: queue.add(object_key(obj)), lambda old, new: queue.add(object_key(new)), None
-    )
-    starts: list[tuple[str, int, float]] = []
-
-    async def worker() -> None:
-        while (key := await queue.get()) is not None:
-            started = time.monotonic()
-            namespace, name = split_key(key)
-            pod = informer.lister.get(namespace, name)
-            if pod is not None:
-                starts.append((name, _sequence(pod), started))
-            queue.forget(key)
-            queue.done(key)
-
-    stop = asyncio.Event()
-    factory.start(stop)
-    await factory.wait_for_sync()
-    tasks = [asyncio.create_task(worker()) for _ in range(workers)]
-    cpu_before = os.times()
-    wall_before = time.monotonic()
-    pipe.send("synced")
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, pipe.recv)  # the parent says when the writes are done
-    await asyncio.sleep(0.5)  # drain what is still in flight
-    cpu_after = os.times()
-    wall = time.monotonic() - wall_before
-    queue.shutdown()
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await factory.shutdown()
-    await client.close()
-    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
-    pipe.send(
-        {
-            "starts": starts,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "cpu_percent": 100.0 * cpu / wall if wall > 0 else 0.0,
-            "watch_events": informer.stats.events,
-            "queue_adds": queue.stats.adds,
-            "deduplicated": queue.stats.deduplicated,
-        }
-    )
-
-
-def _child_main(url: str, workers: int, pipe: Connection) -> None:
-    asyncio.run(_controller_side(url, workers, pipe))
 
 
 async def _write_load(
@@ -168,9 +103,7 @@ async def run_event_pipeline_bench(
     server = ApiServer(open_store("memory://"), ApiServerSettings(port=0))
     await server.start()
     client = ApiClient(HttpTransport(server.url, max_connections=concurrency))
-    context = multiprocessing.get_context("spawn")
-    parent_end, child_end = context.Pipe()
-    child = context.Process(target=_child_main, args=(server.url, workers, child_end), daemon=True)
+    child: asyncio.subprocess.Process | None = None
     try:
         semaphore = asyncio.Semaphore(concurrency)
 
@@ -185,17 +118,29 @@ async def run_event_pipeline_bench(
                 await client.create(PODS, body, NAMESPACE)
 
         await asyncio.gather(*(create(i) for i in range(pods)))
-        child.start()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, parent_end.recv)  # "synced"
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "kubelite.controllers.pipeline_probe",
+            server.url,
+            str(workers),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        synced = await asyncio.wait_for(child.stdout.readline(), 120)
+        if synced.strip() != b"synced":
+            raise RuntimeError(f"the controller side did not start: {synced!r}")
         acks, _began, elapsed, failures = await _write_load(client, pods, rate, seconds, concurrency)
-        parent_end.send("done")
-        report: dict[str, Any] = await loop.run_in_executor(None, parent_end.recv)
+        child.stdin.write(b"done\n")
+        await child.stdin.drain()
+        report: dict[str, Any] = json.loads(await asyncio.wait_for(child.stdout.readline(), 120))
+        await child.wait()
     finally:
         await client.close()
-        child.join(timeout=10)
-        if child.is_alive():
+        if child is not None and child.returncode is None:
             child.kill()
+            await child.wait()
         await server.stop()
     written = sum(len(w) for w in acks.values())
     delays = np.array(_delays(acks, report["starts"])) * 1000.0
@@ -248,7 +193,7 @@ async def run_informer_queue_capacity(
             namespace, name = split_key(key)
             pod = informer.lister.get(namespace, name)
             if pod is not None:
-                starts.append((name, _sequence(pod), started))
+                starts.append((name, write_sequence(pod), started))
             queue.forget(key)
             queue.done(key)
 

@@ -84,3 +84,16 @@ def test_a_day_without_its_peak_is_flagged(name: str) -> None:
     ordinary_days = max(scores[3 * per_day : 8 * per_day])
     missing_peak = max(scores[8 * per_day + 120 : 8 * per_day + 216])
     assert missing_peak > 0.3 > ordinary_days
+
+
+def test_the_ensemble_flags_a_metric_that_stops_moving() -> None:
+    # Bursty traffic with idle gaps of up to 30 points, then an idle stretch of 200 points.
+    rng = random.Random(5)
+    values: list[float] = []
+    while len(values) < 3000:
+        values.extend(rng.uniform(10, 100) for _ in range(rng.randint(5, 20)))
+        values.extend([0.0] * rng.randint(10, 30))
+    values = values[:3000] + [0.0] * 200 + [rng.uniform(10, 100) for _ in range(100)]
+    series = Series([1.4e9 + 300.0 * index for index in range(len(values))], values)
+    scores = run_detector(make_detector("ensemble"), series)
+    assert max(scores[3000:3200]) == 1.0 > 0.3 > max(scores[1000:3000])

@@ -7,110 +7,28 @@ HTTP exactly as `kubelite agent` would; pods are bound with the binding subresou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from kubelite.agent.agent import NodeAgent
-from kubelite.agent.settings import AgentSettings
-from kubelite.api.resources import LEASES, NODES, PODS, RUNTIME_CLASSES
-from kubelite.apiserver.server import ApiServer, ApiServerSettings
-from kubelite.cli.kubeconfig import kubeconfig_document, write_kubeconfig
-from kubelite.client import ApiClient, ApiError, HttpTransport
-from kubelite.clock import RealClock
-from kubelite.store import open_store
+from kubelite.api.resources import EVENTS, LEASES, NODES, PODS, RUNTIME_CLASSES
+from kubelite.client import ApiClient, ApiError
+
+from .node_harness import (
+    NODE,
+    create_bound,
+    kubectl,
+    main_state,
+    phase,
+    pod_manifest,
+    run_on_node,
+    wait_for,
+    wait_pod,
+)
 
 pytestmark = pytest.mark.timeout(60)
-NODE = "node-under-test"
-
-
-Scenario = Callable[[ApiClient, NodeAgent], Awaitable[None]]
-
-
-def run_on_node(tmp_path: Path, cgroup_parent: str, scenario: Scenario) -> None:
-    """Start an API server and one agent, run `scenario`, and always stop both."""
-
-    async def main() -> None:
-        store = open_store("memory://")
-        server = ApiServer(store, ApiServerSettings(port=0))
-        await server.start()
-        client = ApiClient(HttpTransport(server.url))
-        settings = AgentSettings(
-            node_name=NODE,
-            data_dir=tmp_path / "agent",
-            port=0,
-            cgroup_parent=cgroup_parent,
-            stats_seconds=0.3,
-            pod_resync_seconds=10.0,
-            lease_renew_seconds=0.5,
-        )
-        agent = NodeAgent(client, settings, RealClock())
-        stop = asyncio.Event()
-        task = asyncio.create_task(agent.run(stop))
-        try:
-            await wait_for(lambda: agent.heartbeat.node_uid != "" or task.done())
-            assert not task.done(), task.exception()
-            await asyncio.wait_for(scenario(client, agent), 45)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 20)
-            await client.close()
-            await server.stop()
-            await store.close()
-
-    asyncio.run(main())
-
-
-async def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
-async def wait_pod(
-    client: ApiClient, name: str, check: Callable[[dict[str, Any]], bool], timeout: float = 20
-) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        pod = await client.get(PODS, name, "default")
-        if check(pod):
-            return pod
-        assert asyncio.get_running_loop().time() < deadline, f"pod {name} stuck: {pod.get('status')}"
-        await asyncio.sleep(0.05)
-
-
-def pod_manifest(name: str, command: list[str], **spec: Any) -> dict[str, Any]:
-    container = {
-        "name": "main",
-        "image": "none",
-        "command": command,
-        "resources": {"limits": {"cpu": "200m", "memory": "64Mi"}},
-    }
-    container.update(spec.pop("container", {}))
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {"containers": [container], **spec},
-    }
-
-
-async def create_bound(client: ApiClient, manifest: dict[str, Any]) -> None:
-    await client.create(PODS, manifest, "default")
-    await client.bind("default", manifest["metadata"]["name"], NODE)
-
-
-def phase(pod: dict[str, Any]) -> str:
-    return str((pod.get("status") or {}).get("phase"))
-
-
-def main_state(pod: dict[str, Any]) -> dict[str, Any]:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or [{}]
-    return dict(statuses[0])
 
 
 def test_registration_writes_node_lease_and_runtime_classes(tmp_path: Path, cgroup_parent: str) -> None:
@@ -253,45 +171,27 @@ def test_readiness_probe_unreadies_and_liveness_restarts(tmp_path: Path, cgroup_
             ),
         )
         assert main_state(pod)["lastState"]["terminated"]["exitCode"] in (137, 143)
+        events = (await client.list(EVENTS, "default", field_selector="involvedObject.name=probed"))["items"]
+        messages = {(e["reason"], e["message"]) for e in events}
+        assert ("Killing", "Container main failed liveness probe, will be restarted") in messages
+        assert any(reason == "Unhealthy" and m.startswith("Readiness probe failed") for reason, m in messages)
+        assert any(reason == "Unhealthy" and m.startswith("Liveness probe failed") for reason, m in messages)
 
     run_on_node(tmp_path, cgroup_parent, scenario)
 
 
 def test_kubectl_logs_and_top_go_through_the_api_server(tmp_path: Path, cgroup_parent: str) -> None:
     async def scenario(client: ApiClient, agent: NodeAgent) -> None:
-        server_url = _server_url(client)
-        kubeconfig = tmp_path / "kubeconfig"
-        write_kubeconfig(kubeconfig, kubeconfig_document(server_url))
-
-        async def kubectl(*arguments: str) -> str:
-            process = await asyncio.create_subprocess_exec(
-                "kubectl",
-                "--kubeconfig",
-                str(kubeconfig),
-                *arguments,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await process.communicate()
-            assert process.returncode == 0, err.decode()
-            return out.decode()
-
         script = "echo first; i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done; echo second; sleep 30"
         await create_bound(client, pod_manifest("talker", ["sh", "-c", script]))
         await wait_pod(client, "talker", lambda p: phase(p) == "Running")
         await wait_for(lambda: bool(agent.find_logs("default", "talker", "main", False)), 5)
-        assert (await kubectl("logs", "talker")).startswith("first\n")
-        assert await kubectl("logs", "talker", "--tail=1", "-c", "main") in ("first\n", "second\n")
+        assert (await kubectl(client, tmp_path, "logs", "talker")).startswith("first\n")
+        assert await kubectl(client, tmp_path, "logs", "talker", "--tail=1", "-c", "main") in ("first\n", "second\n")
         await asyncio.sleep(1.0)  # two stats samples, 0.3 s apart
-        top_pods = await kubectl("top", "pods", "--no-headers")
+        top_pods = await kubectl(client, tmp_path, "top", "pods", "--no-headers")
         assert top_pods.split()[0] == "talker"
-        top_nodes = await kubectl("top", "nodes", "--no-headers")
+        top_nodes = await kubectl(client, tmp_path, "top", "nodes", "--no-headers")
         assert top_nodes.split()[0] == NODE
 
     run_on_node(tmp_path, cgroup_parent, scenario)
-
-
-def _server_url(client: ApiClient) -> str:
-    transport = client.transport
-    assert isinstance(transport, HttpTransport)
-    return str(transport._client.base_url).rstrip("/")

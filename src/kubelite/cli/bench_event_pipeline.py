@@ -134,7 +134,8 @@ async def run_event_pipeline_bench(
         acks, _began, elapsed, failures = await _write_load(client, pods, rate, seconds, concurrency)
         child.stdin.write(b"done\n")
         await child.stdin.drain()
-        report: dict[str, Any] = json.loads(await asyncio.wait_for(child.stdout.readline(), 120))
+        # The report holds every reconcile start: read to the end, not a (size-limited) line.
+        report: dict[str, Any] = json.loads(await asyncio.wait_for(child.stdout.read(), 120))
         await child.wait()
     finally:
         await client.close()

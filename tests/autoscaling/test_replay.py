@@ -67,3 +67,16 @@ def test_predictive_beats_hpa_on_a_smooth_daily_cycle() -> None:
 def test_nasa_trace_reads_with_outage_rows_skipped() -> None:
     trace = load_trace(DATA / "load" / "nasa_http_1995_requests_per_minute.csv", "requests")
     assert trace.skipped_rows == 2263 and trace.step_seconds == 60.0
+
+
+def test_foresight_bounds_score_like_a_replay() -> None:
+    from kubelite.autoscaling.replay.bounds import foresight_bounds
+
+    load = np.array([150.0, 250.0, 90.0, 400.0, 100.0, 300.0])
+    trace = LoadTrace(np.arange(6, dtype=np.float64) * 60, load, 60.0, 0)
+    perfect, known = foresight_bounds(trace, 100.0, 1.0, 0.99, 3)
+    # ceil(load / 100) pods: 2, 3, 1, 4, 1, 3 -> 14 pod-minutes; slack from rounding only
+    assert perfect.violation_minutes == 0 and perfect.replica_hours == pytest.approx(14 / 60)
+    expected_slack = np.mean(1 - load / (np.ceil(load / 100) * 100))
+    assert perfect.mean_slack == pytest.approx(expected_slack)
+    assert known.replica_hours >= perfect.replica_hours

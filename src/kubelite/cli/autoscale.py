@@ -1,5 +1,6 @@
 """`kubelite autoscale`: the live HPA controller, and replays of load traces through its policies.
 
+`bound` prints what clairvoyant provisioners reach on the same trace (`autoscaling.replay.bounds`).
 `controller --kubeconfig FILE` runs the HorizontalPodAutoscaler controller
 (`autoscaling.controller.run_hpa_controller`) against a cluster until SIGINT/SIGTERM, optionally
 serving its Prometheus gauges (`--metrics-port`).
@@ -30,6 +31,7 @@ from kubelite.autoscaling.hpa_metrics import HPAMetrics
 from kubelite.autoscaling.predictive.forecast import ForecastSettings
 from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler, PredictiveSettings
 from kubelite.autoscaling.reactive import Autoscaler, ReactiveAutoscaler
+from kubelite.autoscaling.replay.bounds import foresight_bounds
 from kubelite.autoscaling.replay.simulate import ReplayConfig, ReplayResult, replay
 from kubelite.autoscaling.replay.trace import LoadTrace, TraceError, load_trace
 from kubelite.client import ApiClient
@@ -191,3 +193,26 @@ def controller_command(
         predictive_startup_seconds=startup_seconds,
     )
     asyncio.run(_serve_controller(kubeconfig, settings, metrics_port))
+
+
+@app.command("bound")
+def bound_command(
+    trace: Annotated[Path, typer.Option("--trace", help="CSV load trace, one row per time step.")],
+    column: Annotated[str, typer.Option("--column", help="The load column.")],
+    capacity_per_pod: Annotated[float, typer.Option("--capacity-per-pod", help="Load one pod serves.")],
+    scale: Annotated[float, typer.Option("--scale", help="Offered load = scale x trace value.")] = 1.0,
+    quantile: Annotated[
+        float, typer.Option("--quantile", help="Noise quantile the known-mean provisioner covers.")
+    ] = 0.99,
+    window_rows: Annotated[int, typer.Option("--window-rows", help="Rows in the known centred mean.")] = 5,
+) -> None:
+    """Print what clairvoyant provisioners reach on a trace (yardsticks for `replay`), as JSON lines."""
+    if capacity_per_pod <= 0 or scale <= 0 or not 0 < quantile < 1 or window_rows < 1:
+        raise typer.BadParameter("capacity and scale must be positive, 0 < quantile < 1, window >= 1")
+    try:
+        load = load_trace(trace, column)
+    except (OSError, TraceError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    for bound in foresight_bounds(load, capacity_per_pod, scale, quantile, window_rows):
+        typer.echo(json.dumps({"trace": trace.name, **bound.as_dict()}))

@@ -127,3 +127,48 @@ def test_delete_namespace_deletes_its_content_then_itself(cluster: Cluster) -> N
     cluster.kubectl("delete", "namespace", "team", timeout=120)  # kubectl waits until it is gone
     result = cluster.kubectl("get", "namespace", "team", check=False)
     assert result.returncode != 0 and "NotFound" in result.stderr
+
+
+def _lease_holder(cluster: Cluster) -> str:
+    result = cluster.kubectl(
+        "get", "lease", "kube-controller-manager", "-n", "kube-system", "-o", "json", check=False
+    )
+    if result.returncode != 0:
+        return ""
+    return str(json.loads(result.stdout)["spec"].get("holderIdentity") or "")
+
+
+def test_two_controller_managers_elect_one_leader_and_fail_over(cluster: Cluster) -> None:
+    def start() -> subprocess.Popen[str]:
+        command = [
+            sys.executable, "-m", "kubelite.cli.main", "controller-manager",
+            "--kubeconfig", str(cluster.kubeconfig), "--leader-elect", "--controllers", "namespace",
+        ]  # fmt: skip
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+    first, second = start(), start()
+    processes = [first, second]
+    try:
+        cluster.until(lambda: _lease_holder(cluster) != "", timeout=60)
+        holder = _lease_holder(cluster)
+        time.sleep(3)  # more than one retry period: the standby must not have taken over
+        assert _lease_holder(cluster) == holder
+        # Stop the first; if it led, the standby takes over; if not, start a new standby and
+        # stop the second (the leader), so that a hand-over is always observed.
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=30)
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and _lease_holder(cluster) == holder:
+            time.sleep(0.25)
+        if _lease_holder(cluster) == holder:
+            third = start()
+            processes.append(third)
+            time.sleep(3)
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+        cluster.until(lambda: _lease_holder(cluster) not in ("", holder), timeout=30)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)

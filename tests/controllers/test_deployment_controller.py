@@ -141,8 +141,14 @@ async def test_set_image_rolls_out_a_new_revision_and_scales_the_old_to_zero(c: 
     old, new = await replicasets(c)
     assert (old["spec"]["replicas"], new["spec"]["replicas"]) == (0, 4)
     assert new["metadata"]["annotations"][du.REVISION_ANNOTATION] == "2"
-    pods, _ = await c.client.list_all(PODS, "default")
-    assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:2"}
+
+    async def only_new_pods() -> bool:
+        # The old ReplicaSet's last pods are deleted by its own controller, a moment after the
+        # Deployment reports completion from the ReplicaSets' statuses.
+        pods, _ = await c.client.list_all(PODS, "default")
+        return {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:2"}
+
+    await eventually(only_new_pods)
 
 
 @run

@@ -112,6 +112,9 @@ def replay_command(
     ] = ":",
     output: Annotated[Path | None, typer.Option("--output", help="Per-step CSV.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="PNG plot of load and capacity.")] = None,
+    plot_rows: Annotated[
+        str, typer.Option("--plot-rows", help="Rows START:END of the replay to draw (default: all).")
+    ] = ":",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Replay a load trace in virtual time and report violation minutes, replica-hours and slack."""
@@ -138,7 +141,9 @@ def replay_command(
     if plot is not None:
         from kubelite.autoscaling.replay.plot import plot_replay
 
-        plot_replay(result, capacity_per_pod, plot, title=f"{trace.name}: {policy}")
+        start, _, end = plot_rows.partition(":")
+        drawn = slice(int(start) if start.strip() else None, int(end) if end.strip() else None)
+        plot_replay(result, capacity_per_pod, plot, title=f"{trace.name}: {policy}", rows=drawn)
     figures = result.summary.as_dict()
     summary = {"trace": trace.name, "policy": policy, **figures, "seconds": round(elapsed, 1)}
     if as_json:

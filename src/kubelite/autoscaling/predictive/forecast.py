@@ -1,18 +1,21 @@
 """An online load forecaster: level and damped trend, daily and weekly shape, and its own error.
 
-Readings arrive at every sync and are averaged into fixed buckets (60 s). Each finished bucket
+Readings arrive at every sync and are averaged into fixed buckets (60 s live; a replayed trace's
+row length when that is coarser, since its load is constant over a row). Smoothing rates are per
+minute and windows in seconds, so they mean the same at any bucket size. Each finished bucket
 updates:
 - in square-root space (request counts are near-Poisson, so the noise scales like sqrt(load)),
-  a level and a damped trend (Holt's linear method with damping, Gardner & McKenzie 1985), with a
-  fast level so that bursts are followed within a few buckets;
+  a level and a damped trend (Holt's linear method with damping, Gardner & McKenzie 1985); the
+  level is slow (minute counts are noisy) and the trend slower still (a burst is not a ramp);
 - a history of the smoothed level, from which the daily and weekly shape is read as the change the
   load made over the same stretch of time one day and one week earlier (the seasonal differencing
   behind Taylor's double-seasonal Holt-Winters, 2003, and the periodic component Crane's EHPA
   finds with its FFT; a week-old reference is trusted more, as in AWS predictive scaling);
 - the error of the forecast it made `horizon` buckets earlier for this bucket.
-The forecast for (now + lead) is the point value and an upper value: the point plus the empirical
-quantile of the recent errors, so the safety margin widens after surprises and narrows when the
-load is regular (the recent-error sizing of Google Autopilot's recommenders, Rzadca et al. 2020).
+The forecast is the peak over the buckets from now to (now + lead), as a point value and an upper
+value: the point plus the empirical quantile of the recent errors, so the safety margin widens
+after surprises and narrows when the load is regular (the recent-error sizing of Google
+Autopilot's recommenders, Rzadca et al. 2020).
 Everything is O(1) per bucket except the quantile's sorted window, which is kept by insertion
 (a bounded list, so one bucket costs a short memmove rather than a sort).
 """

@@ -1,17 +1,19 @@
-"""The predictive autoscaler: provision now for the load forecast at (now + pod start-up lead).
+"""The predictive autoscaler: provision now for the load forecast up to (now + pod start-up lead).
 
 At each sync it
-1. asks the HPA's replica calculator what the reactive HPA would want right now (every metric,
-   the largest proposal, within min/max): the floor it never goes below;
+1. asks the HPA's replica calculator what the reactive HPA would ask for right now (every metric,
+   the largest proposal, tolerance included, within min/max): the floor it never goes below;
 2. feeds the workload's total usage of its primary metric (the first Resource, ContainerResource
-   or Pods metric) to a `SeasonalForecaster`, and asks for the load at now + lead, where the lead is
-   the pod start-up time plus one sync period (a pod asked for now serves from then on);
-3. sizes for that forecast: the point forecast at the HPA's own target (70% of requests, say) and
-   the upper forecast (point plus a margin learnt from its recent errors) at `upper_utilization`
-   percent of requests, whichever needs more pods;
-4. normalises the larger of floor and forecast with the autoscaling/v2 behavior machinery, using a
-   short scale-down stabilisation window: the forecast already looks ahead, so holding the
-   5-minute maximum as the reactive HPA does would only buy idle replicas.
+   or Pods metric) to a `SeasonalForecaster` and asks for the highest load forecast between now and
+   now + lead, where the lead is the pod start-up time plus one sync period (a pod asked for now
+   serves from then on, and a pod removed now cannot be back sooner);
+3. sizes for the upper forecast (the point forecast plus a margin learnt from the forecaster's own
+   recent errors) at `upper_utilization` (100%) of the pods' requests. The margin is the headroom:
+   the reactive HPA's 70% target is headroom for what it cannot see coming, which the forecast and
+   its error quantile now cover explicitly;
+4. normalises the larger of floor and forecast with the autoscaling/v2 behavior machinery, with a
+   scale-down stabilisation of one sync period (the forecast already looks ahead, so holding the
+   5-minute maximum as the reactive HPA does would only buy idle replicas).
 It is enabled per HPA with the annotation `autoscaling.kubelite.io/mode: predictive`, and reports
 its forecast in `forecast_annotations` (for the HPA's annotations) and in the decision's reason.
 Published designs this follows: AWS predictive scaling (forecast, then schedule capacity ahead by

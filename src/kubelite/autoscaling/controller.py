@@ -242,6 +242,10 @@ class HPAController:
         status = hpa_status(
             decision, previous, now, scaled=rescaled, observed_generation=meta.get("generation")
         )
+        active = decision.condition("ScalingActive")
+        if active is not None and active.reason.startswith("FailedGet") and not decision.rescale:
+            # As upstream: a sync whose metrics failed leaves the last desiredReplicas in place.
+            status["desiredReplicas"] = int(previous.get("desiredReplicas", replicas))
         await self._write_status(namespace, name, status)
         if isinstance(autoscaler, PredictiveAutoscaler):
             await self._publish_forecast(obj, autoscaler)

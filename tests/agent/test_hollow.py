@@ -31,6 +31,13 @@ def test_hollow_nodes_register_run_and_delete_pods() -> None:
                 await asyncio.sleep(0.05)
             nodes = (await client.list(NODES))["items"]
             assert len(nodes) == 20
+            first = (await client.get(LEASES, "hollow-19", "kube-node-lease"))["spec"]["renewTime"]
+            for _ in range(100):  # one heartbeat round renews every Lease, the last one included
+                if (await client.get(LEASES, "hollow-19", "kube-node-lease"))["spec"]["renewTime"] != first:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the hollow nodes' Leases were not renewed")
             assert all(n["status"]["allocatable"]["pods"] == "110" for n in nodes)
             pod = {
                 "apiVersion": "v1",

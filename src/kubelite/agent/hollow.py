@@ -8,7 +8,9 @@ Entry point: `run_hollow_nodes(client, count, settings, clock, stop)`. Node `i` 
 - one shared watch on all pods (no field selector can name 5,000 nodes) keeps the pods bound to a
   hollow node: a new one is marked Running (containers running and ready, conditions True) after
   `hollow_start_delay_seconds`; one with a deletionTimestamp is deleted with grace 0.
-Per node the process keeps a name and a uid, so 5,000 nodes fit well under 1 GB.
+Per node the process keeps a name and a uid, so 5,000 nodes fit well under 1 GB (measured: 148 MB
+RSS for 5,000 nodes with 500 pods; a heartbeat round of 5,000 Lease patches costs ~0.65 s of this
+process's CPU and ~1 s of the API server's, every 10 s; see docs/agent.md).
 """
 
 from __future__ import annotations
@@ -94,6 +96,9 @@ class HollowNodes:
         self._started: set[str] = set()
         self.pods_started = 0
         self.pods_deleted = 0
+        #: Seconds the last heartbeat round took (every Lease renewed), and rounds done.
+        self.last_heartbeat_seconds = 0.0
+        self.heartbeat_rounds = 0
 
     def _node(self, name: str) -> Object:
         capacity = parse_resource_list(self.settings.hollow_capacity)
@@ -152,7 +157,12 @@ class HollowNodes:
     async def heartbeat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self.clock.sleep(self.settings.lease_renew_seconds)
+            began = self.clock.monotonic()
             await self.renew_leases()
+            self.last_heartbeat_seconds = self.clock.monotonic() - began
+            self.heartbeat_rounds += 1
+            # A round that nears the renew interval means the Leases are about to lag behind.
+            log.info("renewed %d leases in %.2f s", len(self.names), self.last_heartbeat_seconds)
 
     def on_pod(self, pod: Object, spawn: Callable[[Awaitable[None]], None]) -> None:
         metadata = pod.get("metadata") or {}

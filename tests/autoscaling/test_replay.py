@@ -80,3 +80,22 @@ def test_foresight_bounds_score_like_a_replay() -> None:
     expected_slack = np.mean(1 - load / (np.ceil(load / 100) * 100))
     assert perfect.mean_slack == pytest.approx(expected_slack)
     assert known.replica_hours >= perfect.replica_hours
+
+
+def test_predictive_anticipates_a_daily_step_seen_the_day_before() -> None:
+    """Half-hour rows, not aligned to the epoch, with a morning step the HPA always meets late."""
+    from kubelite.autoscaling.predictive.forecast import ForecastSettings
+
+    rows = np.arange(8 * 48)
+    busy = ((rows % 48) >= 14) & ((rows % 48) < 40)
+    load = np.where(busy, 9000.0, 2500.0) + 300 * np.sin(rows)
+    trace = LoadTrace(1_700_000_000.0 + rows * 1800.0, load, 1800.0, 0)
+    spec = cpu_utilization_hpa(70, 1, 1000)
+    config = ReplayConfig(1000.0, 120.0)
+    hpa = replay(trace, config, ReactiveAutoscaler(spec), FakeClock(float(trace.timestamps[0]))).summary
+    settings = PredictiveSettings(120.0, forecast=ForecastSettings(bucket_seconds=1800.0))
+    predictive = replay(
+        trace, config, PredictiveAutoscaler(spec, settings), FakeClock(float(trace.timestamps[0]))
+    ).summary
+    assert hpa.violation_rows == 8  # every morning
+    assert predictive.violation_rows <= 2  # only before it has seen a whole day

@@ -87,6 +87,9 @@ class SeasonalForecaster:
             self.settings.minimum_errors, round(self.settings.error_window_seconds / bucket_seconds)
         )
         self._bucket: int | None = None
+        # Buckets start at the first reading, so that they line up with the rows of a coarse trace
+        # (a 30-minute trace need not start on a multiple of 30 minutes since the epoch).
+        self._origin: float | None = None
         self._bucket_sum = 0.0
         self._bucket_count = 0
         self._level: float | None = None
@@ -114,7 +117,9 @@ class SeasonalForecaster:
 
     def observe(self, timestamp: float, value: float) -> None:
         """Add one reading; finishing a bucket updates the model."""
-        bucket = int(timestamp // self.settings.bucket_seconds)
+        if self._origin is None:
+            self._origin = timestamp
+        bucket = self._bucket_of(timestamp)
         if self._bucket is not None and bucket != self._bucket and self._bucket_count:
             self._finish_bucket(self._bucket, self._bucket_sum / self._bucket_count)
             self._bucket_sum = 0.0
@@ -122,6 +127,11 @@ class SeasonalForecaster:
         self._bucket = bucket
         self._bucket_sum += value
         self._bucket_count += 1
+
+    def _bucket_of(self, timestamp: float) -> int:
+        # A hair of tolerance: readings at a row's start must not fall into the previous bucket.
+        origin = self._origin if self._origin is not None else 0.0
+        return math.floor((timestamp - origin) / self.settings.bucket_seconds + 1e-9)
 
     def _finish_bucket(self, bucket: int, value: float) -> None:
         observed = self._transform(value)
@@ -199,7 +209,6 @@ class SeasonalForecaster:
         before any data); the margin is the one learnt at the full horizon, the widest."""
         if self._bucket is None or self._bucket_count == 0:
             return None
-        bucket_seconds = self.settings.bucket_seconds
         level, trend = self._level, self._trend
         partial = self._transform(self._bucket_sum / self._bucket_count)
         if level is None:
@@ -207,7 +216,7 @@ class SeasonalForecaster:
         else:
             # The bucket in progress already says something: fold it in provisionally.
             level = self._alpha * partial + (1 - self._alpha) * (level + self._phi * trend)
-        last = int((now + lead_seconds) // bucket_seconds) - self._bucket
+        last = self._bucket_of(now + lead_seconds) - self._bucket
         # The peak over the whole path from this bucket to the horizon: a replica removed now is
         # missed at every bucket until a new one could be ready, so the highest forecast counts.
         point_value = max(

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +41,7 @@ from kubelite.clock import FakeClock
 from kubelite.store import MemoryStore
 
 NAMESPACE = "default"
+KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 
 
 class ScriptedMetrics:
@@ -133,10 +137,17 @@ async def make_ready_pods(client: ApiClient, started: float) -> None:
 
 
 @asynccontextmanager
-async def cluster() -> AsyncIterator[ApiClient]:
+async def cluster(kubeconfig: Path | None = None) -> AsyncIterator[ApiClient]:
     server = ApiServer(MemoryStore(), ApiServerSettings(port=0))
     await server.start()
     client = ApiClient(HttpTransport(server.url))
+    if kubeconfig is not None:
+        kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+            f"clusters: [{{name: c, cluster: {{server: '{server.url}'}}}}]\n"
+            "users: [{name: u, user: {}}]\n"
+            "contexts: [{name: c, context: {cluster: c, user: u, namespace: default}}]\n"
+        )
     try:
         yield client
     finally:
@@ -322,5 +333,56 @@ def test_predictive_hpa_publishes_its_forecast() -> None:
                 500, rel=0.05
             )
             assert registry.get_sample_value("kubelite_hpa_desired_replicas", labels) is not None
+
+    run(scenario)
+
+
+HPA_YAML = """
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 3
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
+"""
+
+
+@pytest.mark.skipif(shutil.which(KUBECTL) is None, reason="kubectl is not installed")
+def test_kubectl_sees_the_hpa_scale_its_deployment(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+
+    async def kubectl(*args: str, stdin: str = "") -> str:
+        process = await asyncio.create_subprocess_exec(
+            KUBECTL, "--kubeconfig", str(kubeconfig), *args,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await process.communicate(stdin.encode())
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    async def scenario() -> None:
+        async with cluster(kubeconfig) as client:
+            await kubectl("create", "deployment", "web", "--image=web:1")
+            await kubectl("apply", "-f", "-", stdin=HPA_YAML)
+            clock = FakeClock()
+            controller = HPAController(client, clock, metrics_client=ScriptedMetrics())
+            [outcome] = await controller.sync_all()
+            assert (outcome.current_replicas, outcome.desired_replicas) == (1, 3)
+            clock.advance(15)
+            await controller.sync_all()  # status.currentReplicas (kubectl's REPLICAS) is what a sync saw
+            deployment_json = json.loads(await kubectl("get", "deployment", "web", "-o", "json"))
+            assert deployment_json["spec"]["replicas"] == 3
+            table = await kubectl("get", "hpa")
+            header, row = table.splitlines()[:2]
+            assert header.split()[:4] == ["NAME", "REFERENCE", "TARGETS", "MINPODS"]
+            assert row.split()[:2] == ["web", "Deployment/web"] and row.split()[-2] == "3"
+            described = await kubectl("describe", "hpa", "web")
+            assert "SuccessfulRescale" in described
+            assert "Current number of replicas below Spec.MinReplicas" in described
 
     run(scenario)

@@ -91,3 +91,29 @@ def test_share_gpu_choice_inside_a_node_is_fgds() -> None:
     context = PolicyContext(np.random.default_rng(0), WORKLOAD, 8)
     assert POLICIES["FGDBalance"](context).choose_gpus(view, 0, SHARE) == (1,)
     assert POLICIES["FGD"](context).choose_gpus(view, 0, SHARE) == (1,)
+
+
+def test_rho_counts_only_the_pods_that_may_use_the_model() -> None:
+    # A10-only pods are CPU-heavy (32 cores per GPU); unconstrained pods need 8 cores per GPU.
+    workload = TargetWorkload(
+        (PodShape(8000, 1000, 1, frozenset()), PodShape(32000, 1000, 1, frozenset({"A10"}))), (0.5, 0.5)
+    )
+    assert cpu_milli_per_gpu_milli(workload, "T4") == pytest.approx(8.0)
+    assert cpu_milli_per_gpu_milli(workload, "A10") == pytest.approx(20.0)
+    assert cpu_milli_per_gpu_milli(workload) == pytest.approx(20.0)
+    balanced = BalancedFragmentationGradientDescent(PolicyContext(np.random.default_rng(0), workload, 8))
+    table = GpuNodeTable(max_gpus_per_node=8, capacity=2)
+    table.add_node("t4", 64000, 2**40, 4, "T4")
+    table.add_node("a10", 64000, 2**40, 4, "A10")
+    view = table.view()
+    assert balanced.cpu_per_gpu(view).tolist() == pytest.approx([8.0, 20.0])
+    # 64 cores feed 4000 milli-GPU at 8 cores per GPU, but only 3200 at 20.
+    assert balanced.stranded_increase(view, PodDemand(0, 0, 0, 0)).tolist() == [0.0, 0.0]
+    assert cpu_stranded_gpu_milli(
+        view.gpu_free_total, view.cpu_free, balanced.cpu_per_gpu(view)
+    ).tolist() == (pytest.approx([0.0, 800.0]))
+
+
+def test_nothing_is_stranded_by_cpu_where_no_typical_pod_may_run() -> None:
+    stranded = cpu_stranded_gpu_milli(np.array([2000, 2000]), np.array([0, 0]), np.array([0.0, 10.0]))
+    assert stranded.tolist() == [0.0, 2000.0]

@@ -8,8 +8,9 @@ see that the next five will not, so FGD lets CPU-only and CPU-heavy pods use up 
 8-GPU nodes, and near full load those nodes end with free GPUs that no pod can use.
 
 FGDBalance adds a fluid (many pods ahead) measure of the same loss. The target workload's GPU
-pods use, on average, rho millicores per milli-GPU. A node with G free milli-GPU and C free
-millicores can then host at most C / rho milli-GPU of typical GPU pods, so
+pods that may run on a node's GPU model use, on average, rho millicores per milli-GPU. A node
+with G free milli-GPU and C free millicores can then host at most C / rho milli-GPU of typical
+GPU pods, so
 
     S(node) = max(0, G - C / rho)
 
@@ -41,23 +42,31 @@ from kubelite.scheduler.gpu.policies.fgd import FragmentationGradientDescent
 from kubelite.scheduler.gpu.state import GpuNodeView
 
 
-def cpu_milli_per_gpu_milli(workload: TargetWorkload) -> float:
-    """Expected CPU millicores per milli-GPU of the workload's GPU pods (0 without GPU pods)."""
+def cpu_milli_per_gpu_milli(workload: TargetWorkload, model: str | None = None) -> float:
+    """Expected CPU millicores per milli-GPU of the workload's GPU pods that may use `model`.
+
+    `model=None` takes every GPU pod; 0 when no GPU pod qualifies.
+    """
     cpu = gpu = 0.0
     for shape, frequency in zip(workload.shapes, workload.frequencies, strict=True):
-        if shape.gpu_count > 0:
+        allowed = model is None or not shape.allowed_models or model in shape.allowed_models
+        if shape.gpu_count > 0 and allowed:
             cpu += frequency * shape.cpu_milli
             gpu += frequency * shape.gpu_count * shape.milli_per_gpu
     return cpu / gpu if gpu > 0 else 0.0
 
 
 def cpu_stranded_gpu_milli(
-    gpu_free: NDArray[np.int64], cpu_free: NDArray[np.int64], cpu_per_gpu: float
+    gpu_free: NDArray[np.int64], cpu_free: NDArray[np.int64], cpu_per_gpu: NDArray[np.float64] | float
 ) -> NDArray[np.float64]:
-    """Free milli-GPU that typical GPU pods could not use for want of CPU: max(0, G - C/rho)."""
-    if cpu_per_gpu <= 0:
-        return np.zeros(gpu_free.shape)
-    stranded: NDArray[np.float64] = np.maximum(0.0, gpu_free - cpu_free / cpu_per_gpu)
+    """Free milli-GPU that typical GPU pods could not use for want of CPU: max(0, G - C/rho).
+
+    A rho of 0 (no typical GPU pod can use the node's model) strands nothing by CPU: FGD's F
+    already counts those GPUs as fragmented.
+    """
+    rho = np.broadcast_to(np.asarray(cpu_per_gpu, dtype=np.float64), np.shape(gpu_free))
+    feedable = np.divide(cpu_free, rho, out=np.full(rho.shape, np.inf), where=rho > 0)
+    stranded: NDArray[np.float64] = np.maximum(0.0, gpu_free - feedable)
     return stranded
 
 
@@ -66,15 +75,25 @@ class BalancedFragmentationGradientDescent(FragmentationGradientDescent):
 
     def __init__(self, context: PolicyContext) -> None:
         super().__init__(context)
-        self.cpu_per_gpu = cpu_milli_per_gpu_milli(context.workload)
+        self.workload = context.workload
+        self._models: tuple[str, ...] = ()
+        self._cpu_per_gpu_by_model = np.zeros(0)
+
+    def cpu_per_gpu(self, view: GpuNodeView) -> NDArray[np.float64]:
+        """rho for each node's GPU model (recomputed when new models appear)."""
+        if view.models != self._models:
+            self._models = view.models
+            self._cpu_per_gpu_by_model = np.array(
+                [cpu_milli_per_gpu_milli(self.workload, model) for model in view.models]
+            )
+        rho: NDArray[np.float64] = self._cpu_per_gpu_by_model[view.model_index]
+        return rho
 
     def stranded_increase(self, view: GpuNodeView, demand: PodDemand) -> NDArray[np.float64]:
         """S_after - S_before per node (milli-GPU)."""
-        gpu_free, cpu_free = view.gpu_free_total, view.cpu_free
-        before = cpu_stranded_gpu_milli(gpu_free, cpu_free, self.cpu_per_gpu)
-        after = cpu_stranded_gpu_milli(
-            gpu_free - demand.total_gpu_milli, cpu_free - demand.cpu_milli, self.cpu_per_gpu
-        )
+        gpu_free, cpu_free, rho = view.gpu_free_total, view.cpu_free, self.cpu_per_gpu(view)
+        before = cpu_stranded_gpu_milli(gpu_free, cpu_free, rho)
+        after = cpu_stranded_gpu_milli(gpu_free - demand.total_gpu_milli, cpu_free - demand.cpu_milli, rho)
         return after - before
 
     def fragmentation_increase(self, view: GpuNodeView, demand: PodDemand) -> NDArray[np.float64]:

@@ -139,10 +139,12 @@ class WasmZygote:
         self._request_ids = itertools.count()
         self._started: dict[int, tuple[threading.Event, list[ZygoteChild | str]]] = {}
         self._children: dict[int, ZygoteChild] = {}
+        self._ready = threading.Event()
 
     def ensure_running(self) -> subprocess.Popen[bytes]:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
+                self._ready.clear()
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", wasm_zygote.__name__],
                     stdin=subprocess.PIPE,
@@ -151,6 +153,11 @@ class WasmZygote:
                 )
                 threading.Thread(target=self._read_replies, args=(self._process,), daemon=True).start()
             return self._process
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Start the zygote if needed and wait until it has imported wasmtime and can fork."""
+        self.ensure_running()
+        return self._ready.wait(timeout)
 
     def launch(self, launch: wasm_worker.WasmLaunch, timeout: float = 10.0) -> ZygoteChild | str:
         """Fork a worker; the child, or an error message."""
@@ -180,7 +187,9 @@ class WasmZygote:
         for line in process.stdout:
             reply = wasm_zygote.decode_reply(line)
             with self._lock:
-                if isinstance(reply, ZygoteStarted):
+                if isinstance(reply, ZygoteStarted) and reply.request_id == wasm_zygote.READY_REQUEST_ID:
+                    self._ready.set()
+                elif isinstance(reply, ZygoteStarted):
                     arrived, replies = self._started.pop(reply.request_id)
                     if reply.error:
                         replies.append(reply.error)
@@ -221,8 +230,9 @@ class WasmRuntime:
         self._zygote = zygote or shared_zygote()
 
     def warm_up(self) -> None:
-        """Start the zygote now rather than on the first container (it takes a few hundred ms)."""
-        self._zygote.ensure_running()
+        """Start the zygote now, and wait until it is ready, rather than delay the first containers
+        (importing wasmtime takes a few hundred ms, seconds on a busy host)."""
+        self._zygote.wait_ready()
 
     def start(self, spec: ContainerSpec) -> SupervisedContainer | StartFailure:
         source = resolve_file_image(spec.image) or self._resolve(spec.image)

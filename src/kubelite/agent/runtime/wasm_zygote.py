@@ -5,7 +5,9 @@ about a millisecond. The agent starts this module once (`python -m kubelite.agen
 with pipes on stdin and stdout and speaks a line protocol of JSON messages:
 - agent -> zygote: `ZygoteRequest` (a request id and a `WasmLaunch`);
 - zygote -> agent: `ZygoteStarted` (request id, worker pid, or an error) and `ZygoteExited` (worker
-  pid and its exit code, negative for a signal as in `subprocess`).
+  pid and its exit code, negative for a signal as in `subprocess`). Once it has imported wasmtime,
+  the zygote announces itself with `ZygoteStarted(READY_REQUEST_ID, its own pid)`, so that the agent
+  can finish warming up before it accepts pods.
 Forking from a single-threaded process is what makes it safe: the agent itself has threads, and a
 fork there could copy a lock held by another thread. The zygote reaps its workers on SIGCHLD (woken
 through `signal.set_wakeup_fd`) and exits when the agent closes its stdin.
@@ -26,6 +28,8 @@ import msgspec
 
 from kubelite.agent.cgroups import CgroupPlan
 from kubelite.agent.runtime.wasm_worker import WasmLaunch, join_cgroup, run_container
+
+READY_REQUEST_ID = -1
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ def serve() -> None:
     selector = selectors.DefaultSelector()
     selector.register(requests, selectors.EVENT_READ, "requests")
     selector.register(wake_read, selectors.EVENT_READ, "children")
+    _send(replies, ZygoteStarted(READY_REQUEST_ID, os.getpid()))
     pending = b""
     while True:
         for key, _ in selector.select():

@@ -220,6 +220,16 @@ class InformerStats:
     handler_errors: int = field(default=0)
 
 
+async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel tasks and wait for them, cancelling again if one swallowed the cancellation
+    (Python 3.11's `asyncio.wait_for` can, when its timeout and a cancel coincide)."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+
+
 class SharedInformer:
     """List-and-watch one resource into an `Indexer` and fan changes out to handlers."""
 
@@ -279,9 +289,7 @@ class SharedInformer:
         try:
             await stop.wait()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
 
     async def _list_and_watch_forever(self) -> None:
         failures = 0

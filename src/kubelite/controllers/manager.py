@@ -34,7 +34,7 @@ from .settings import ControllerManagerSettings
 log = logging.getLogger(__name__)
 
 #: Controller modules in start order; a module that does not exist is simply not offered.
-CONTROLLER_NAMES = ("replicaset", "deployment", "garbagecollector", "namespace", "nodelifecycle")
+CONTROLLER_NAMES = ("replicaset", "deployment", "garbagecollector", "namespace", "nodelifecycle", "podgc")
 
 
 def available_controllers() -> dict[str, ControllerConstructor]:

@@ -102,11 +102,15 @@ def test_cpu_limit_is_enforced_and_grace_period_respected(runtime: OciRuntime, t
 
 
 def test_sigterm_reaches_a_trapping_container(runtime: OciRuntime, tmp_path: Path) -> None:
-    handle = start(runtime, tmp_path, "trap 'echo term; exit 0' TERM; while :; do sleep 0.05; done")
-    time.sleep(0.3)
+    script = "trap 'echo term; exit 0' TERM; echo trapping; while :; do sleep 0.05; done"
+    handle = start(runtime, tmp_path, script)
+    deadline = time.monotonic() + 10
+    while handle.logs.stdout.read_text() != "trapping\n":  # the trap is set: SIGTERM now reaches it
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     result = handle.stop(10)
     assert (result.exit_code, result.reason) == (0, "Completed")
-    assert handle.logs.stdout.read_text() == "term\n"
+    assert handle.logs.stdout.read_text() == "trapping\nterm\n"
 
 
 def test_unknown_image_is_a_start_failure(runtime: OciRuntime, tmp_path: Path) -> None:

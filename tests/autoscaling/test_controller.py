@@ -34,7 +34,7 @@ from kubelite.autoscaling.hpa.observations import (
 )
 from kubelite.autoscaling.hpa_metrics import HPAMetrics
 from kubelite.autoscaling.metrics_api import ApiMetricsClient
-from kubelite.autoscaling.objects import format_time
+from kubelite.autoscaling.objects import SpecError, format_time
 from kubelite.autoscaling.predictive.policy import FORECAST_ANNOTATION, MODE_ANNOTATION
 from kubelite.client import ApiClient, HttpTransport
 from kubelite.clock import FakeClock
@@ -386,3 +386,47 @@ def test_kubectl_sees_the_hpa_scale_its_deployment(tmp_path: Path) -> None:
             assert "Current number of replicas below Spec.MinReplicas" in described
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "quantile", "startup"),
+    [
+        pytest.param({}, 0.985, 60.0, id="defaults"),
+        pytest.param({"autoscaling.kubelite.io/quantile": "0.9"}, 0.9, 60.0, id="quantile"),
+        pytest.param({"autoscaling.kubelite.io/quantile": "nan"}, 0.985, 60.0, id="nan-ignored"),
+        pytest.param({"autoscaling.kubelite.io/quantile": "2"}, 0.999, 60.0, id="quantile-clamped"),
+        pytest.param({"autoscaling.kubelite.io/startup-seconds": "inf"}, 0.985, 60.0, id="inf-ignored"),
+        pytest.param({"autoscaling.kubelite.io/startup-seconds": "abc"}, 0.985, 60.0, id="garbage-ignored"),
+        pytest.param({"autoscaling.kubelite.io/startup-seconds": "180"}, 0.985, 180.0, id="startup"),
+    ],
+)
+def test_predictive_annotations_are_read_defensively(
+    annotations: dict[str, str], quantile: float, startup: float
+) -> None:
+    from kubelite.autoscaling.objects import hpa_spec
+    from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler
+
+    obj = hpa({MODE_ANNOTATION: "predictive", **annotations})
+    obj["metadata"]["uid"] = "u1"
+    spec = hpa_spec(obj)
+    assert not isinstance(spec, SpecError)
+    controller = HPAController(ApiClient(HttpTransport("http://127.0.0.1:9")), FakeClock())
+    scaler = controller._autoscaler("default/web", obj, spec)
+    assert isinstance(scaler, PredictiveAutoscaler)
+    assert scaler.settings.forecast.error_quantile == quantile
+    assert scaler.settings.startup_seconds == startup
+
+
+def test_a_spec_change_keeps_history_and_forecaster() -> None:
+    from kubelite.autoscaling.objects import hpa_spec
+    from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler
+
+    controller = HPAController(ApiClient(HttpTransport("http://127.0.0.1:9")), FakeClock())
+    obj = hpa({MODE_ANNOTATION: "predictive"})
+    obj["metadata"]["uid"] = "u1"
+    first = controller._autoscaler("default/web", obj, hpa_spec(obj))  # type: ignore[arg-type]
+    obj["spec"]["maxReplicas"] = 20
+    second = controller._autoscaler("default/web", obj, hpa_spec(obj))  # type: ignore[arg-type]
+    assert first is not second and second.spec.max_replicas == 20  # type: ignore[attr-defined]
+    assert isinstance(first, PredictiveAutoscaler) and isinstance(second, PredictiveAutoscaler)
+    assert second.forecaster is first.forecaster and second.history is first.history

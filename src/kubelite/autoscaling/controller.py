@@ -21,9 +21,9 @@ Only standard API semantics are used: the controller also runs against a real Ku
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +41,7 @@ from kubelite.autoscaling.objects import (
     hpa_status,
     metric_selector,
     pod_state,
+    status_with_condition,
 )
 from kubelite.autoscaling.predictive.forecast import ForecastSettings
 from kubelite.autoscaling.predictive.policy import (
@@ -89,6 +90,15 @@ class _Tracked:
     autoscaler: Autoscaler
 
 
+def _annotated_number(annotations: dict[str, str], key: str, default: float) -> float:
+    """A finite number from an annotation, or the default when it is absent or unreadable."""
+    try:
+        value = float(annotations.get(key, default))
+    except ValueError:
+        return default
+    return value if math.isfinite(value) else default
+
+
 def _key(obj: Object) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
@@ -119,13 +129,11 @@ class HPAController:
         meta = obj.get("metadata") or {}
         annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
         predictive = wants_predictive(annotations)
-        startup = self.settings.predictive_startup_seconds
-        with contextlib.suppress(ValueError):
-            startup = max(0.0, float(annotations.get(STARTUP_ANNOTATION, startup)))
+        startup = _annotated_number(annotations, STARTUP_ANNOTATION, self.settings.predictive_startup_seconds)
+        startup = min(max(startup, 0.0), 3600.0)
         forecast = ForecastSettings()
-        with contextlib.suppress(ValueError):
-            quantile = float(annotations.get(QUANTILE_ANNOTATION, forecast.error_quantile))
-            forecast = ForecastSettings(error_quantile=min(max(quantile, 0.5), 0.999))
+        quantile = _annotated_number(annotations, QUANTILE_ANNOTATION, forecast.error_quantile)
+        forecast = ForecastSettings(error_quantile=min(max(quantile, 0.5), 0.999))
         fingerprint = (meta.get("uid"), spec, predictive, startup, forecast)
         tracked = self._tracked.get(key)
         if tracked is not None and tracked.fingerprint == fingerprint:
@@ -137,8 +145,17 @@ class HPAController:
             else ReactiveAutoscaler(spec, controller)
         )
         if tracked is not None and tracked.fingerprint[0] == meta.get("uid"):
-            # A changed spec keeps the HPA's memory of recent recommendations and scale events.
+            # A changed spec keeps the HPA's memory of recent recommendations and scale events, and
+            # (same metrics, same lead) what the forecaster has learnt of the load.
             fresh.history = tracked.autoscaler.history
+            old = tracked.autoscaler
+            if (
+                isinstance(old, PredictiveAutoscaler)
+                and isinstance(fresh, PredictiveAutoscaler)
+                and old.spec.metrics == spec.metrics
+                and old.settings == fresh.settings
+            ):
+                fresh.forecaster = old.forecaster
         self._tracked[key] = _Tracked(fingerprint, fresh)
         return fresh
 
@@ -275,18 +292,7 @@ class HPAController:
     async def _fail(self, obj: Object, current: int, condition: Condition) -> None:
         """Record a sync that could not reach a decision (upstream's setCondition + updateStatus)."""
         meta = obj.get("metadata") or {}
-        previous = obj.get("status") or {}
-        desired = int(previous.get("desiredReplicas") or current)
-        status = dict(previous)
-        conditions = [c for c in previous.get("conditions") or [] if c.get("type") != condition.type]
-        old = next((c for c in previous.get("conditions") or [] if c.get("type") == condition.type), None)
-        keep_time = old is not None and old.get("status") == condition.status
-        conditions.append({
-            "type": condition.type, "status": condition.status,
-            "lastTransitionTime": old.get("lastTransitionTime") if keep_time and old else format_time(self.clock.now()),
-            "reason": condition.reason, "message": condition.message,
-        })  # fmt: skip
-        status.update(currentReplicas=current, desiredReplicas=desired, conditions=conditions)
+        status = status_with_condition(obj.get("status"), current, condition, self.clock.now())
         await self._event(obj, "Warning", condition.reason, condition.message)
         await self._write_status(str(meta.get("namespace", "")), str(meta.get("name", "")), status)
 

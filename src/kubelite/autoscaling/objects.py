@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, cast, get_args
 
 from kubelite.api.quantity import QuantityError, format_milli, parse_milli
-from kubelite.autoscaling.hpa.decide import Decision
+from kubelite.autoscaling.hpa.decide import Condition, Decision
 from kubelite.autoscaling.hpa.observations import ConditionStatus, MetricStatus, PodPhase, PodState
 from kubelite.autoscaling.hpa.spec import (
     Behavior,
@@ -189,6 +189,32 @@ def pod_state(pod: Mapping[str, Any]) -> PodState:
     )
 
 
+def condition_entry(condition: Condition, previous_status: Mapping[str, Any], now: float) -> Object:
+    """One status condition; lastTransitionTime moves only when the condition's status changes."""
+    old = next((c for c in previous_status.get("conditions") or [] if c.get("type") == condition.type), None)
+    unchanged = old is not None and old.get("status") == condition.status
+    return {
+        "type": condition.type,
+        "status": condition.status,
+        "lastTransitionTime": old.get("lastTransitionTime") if unchanged and old else format_time(now),
+        "reason": condition.reason,
+        "message": condition.message,
+    }
+
+
+def status_with_condition(
+    previous: Mapping[str, Any] | None, current: int, condition: Condition, now: float
+) -> Object:
+    """The status after a sync that reached no decision: one condition set, the rest kept."""
+    previous = previous or {}
+    status = dict(previous)
+    kept = [c for c in previous.get("conditions") or [] if c.get("type") != condition.type]
+    status["conditions"] = [*kept, condition_entry(condition, previous, now)]
+    status["currentReplicas"] = current
+    status["desiredReplicas"] = int(previous.get("desiredReplicas", current))
+    return status
+
+
 def _metric_status(status: MetricStatus) -> Object:
     current: Object = {}
     if status.average_utilization is not None:
@@ -213,18 +239,7 @@ def hpa_status(
 ) -> Object:
     """The HPA's new `status`; `scaled` says the `/scale` write of this sync succeeded."""
     previous = previous or {}
-    before = {str(c.get("type")): c for c in previous.get("conditions") or []}
-    conditions = []
-    for condition in decision.conditions:
-        old = before.get(condition.type)
-        unchanged = old is not None and old.get("status") == condition.status
-        conditions.append({
-            "type": condition.type,
-            "status": condition.status,
-            "lastTransitionTime": old.get("lastTransitionTime") if unchanged and old else format_time(now),
-            "reason": condition.reason,
-            "message": condition.message,
-        })  # fmt: skip
+    conditions = [condition_entry(c, previous, now) for c in decision.conditions]
     status: Object = {
         "currentReplicas": decision.current_replicas,
         "desiredReplicas": decision.desired_replicas,

@@ -105,9 +105,7 @@ def test_silent_node_becomes_unknown_is_tainted_and_pods_leave_after_their_toler
             await advance(harness, clock, 35, alive=("alive",))
             assert await taints(client, "silent") == set()  # within the 40 s grace period
             await advance(harness, clock, 15, alive=("alive",))
-            node = await client.get(NODES, "silent", None)
-            ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
-            assert ready["status"] == "Unknown" and ready["reason"] == "NodeStatusUnknown"
+            await eventually(lambda: _ready_unknown(client, "silent"))
             await eventually(
                 lambda: _has_taints(
                     client, "silent", {(UNREACHABLE_TAINT, "NoSchedule"), (UNREACHABLE_TAINT, "NoExecute")}
@@ -123,6 +121,12 @@ def test_silent_node_becomes_unknown_is_tainted_and_pods_leave_after_their_toler
             assert not await terminating(client, "elsewhere")
 
     asyncio.run(scenario())
+
+
+async def _ready_unknown(client: ApiClient, name: str) -> bool:
+    node = await client.get(NODES, name, None)
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    return bool(ready["status"] == "Unknown" and ready["reason"] == "NodeStatusUnknown")
 
 
 async def _has_taints(client: ApiClient, node: str, expected: set[tuple[str, str]]) -> bool:

@@ -139,6 +139,9 @@ class NodeLifecycleController:
     async def _every(
         self, period: float, step: Callable[[], Coroutine[Any, Any, None]], stop: asyncio.Event
     ) -> None:
+        # A fixed grid of deadlines, like a ticker: a slow pass delays the next one, but the
+        # schedule does not drift by a whole period.
+        next_due = self._clock.monotonic()
         while not stop.is_set():
             try:
                 await step()
@@ -147,7 +150,8 @@ class NodeLifecycleController:
             except Exception:
                 # A bug in one pass must not stop node monitoring for good.
                 log.exception("node lifecycle pass failed")
-            await self._clock.sleep(period)
+            next_due = max(next_due + period, self._clock.monotonic() - period)
+            await self._clock.sleep(next_due - self._clock.monotonic())
 
     # --- health monitor ---------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ class PodGarbageCollector:
         self.deleted = 0
 
     async def run(self, workers: int, stop: asyncio.Event) -> None:
+        next_due = self._clock.monotonic()
         while not stop.is_set():
             try:
                 await self.gc_once()
@@ -58,7 +59,9 @@ class PodGarbageCollector:
                 log.warning("pod gc: %s", error)
             except Exception:
                 log.exception("pod gc pass failed")  # a bug in one pass must not end collection
-            sleeping = asyncio.create_task(self._clock.sleep(GC_PERIOD_SECONDS))
+            # A ticker's fixed grid: a slow pass does not push the schedule back a whole period.
+            next_due = max(next_due + GC_PERIOD_SECONDS, self._clock.monotonic() - GC_PERIOD_SECONDS)
+            sleeping = asyncio.create_task(self._clock.sleep(next_due - self._clock.monotonic()))
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
             sleeping.cancel()

@@ -11,8 +11,10 @@ from kubelite.scheduler.gpu.policies import POLICIES, PolicyContext
 from kubelite.scheduler.gpu.policies.fgd import FragmentationGradientDescent
 from kubelite.scheduler.gpu.policies.fgd_balance import (
     BalancedFragmentationGradientDescent,
+    constrained_demand_share,
     cpu_milli_per_gpu_milli,
     cpu_stranded_gpu_milli,
+    model_shortfall,
 )
 from kubelite.scheduler.gpu.state import GpuNodeTable, GpuNodeView
 
@@ -117,3 +119,49 @@ def test_rho_counts_only_the_pods_that_may_use_the_model() -> None:
 def test_nothing_is_stranded_by_cpu_where_no_typical_pod_may_run() -> None:
     stranded = cpu_stranded_gpu_milli(np.array([2000, 2000]), np.array([0, 0]), np.array([0.0, 10.0]))
     assert stranded.tolist() == [0.0, 2000.0]
+
+
+def test_constrained_demand_share_splits_over_the_allowed_models() -> None:
+    workload = TargetWorkload(
+        (
+            PodShape(1000, 1000, 1, frozenset()),
+            PodShape(1000, 1000, 1, frozenset({"A10"})),
+            PodShape(1000, 500, 1, frozenset({"A10", "T4"})),
+        ),
+        (0.5, 0.25, 0.25),
+    )
+    shares = constrained_demand_share(workload, ("", "T4", "A10"))
+    assert shares.tolist() == pytest.approx([0.0, 62.5 / 875, 312.5 / 875])
+
+
+# Half the GPU demand may only use T4; one 1-GPU T4 node and one 3-GPU A10 node are idle.
+T4_BOUND = TargetWorkload(
+    (PodShape(1000, 1000, 1, frozenset({"T4"})), PodShape(1000, 1000, 1, frozenset())), (0.5, 0.5)
+)
+
+
+def test_model_shortfall_is_constrained_demand_the_model_cannot_serve() -> None:
+    # F = 4000 free; T4 pods will want 0.5 * 4000 = 2000 but T4 has 1000.
+    free = np.array([0.0, 1000.0, 3000.0])
+    assert model_shortfall(free, np.array([0.0, 0.5, 0.0])) == pytest.approx(1000.0)
+    assert model_shortfall(np.vstack([free, free]), np.array([0.0, 0.5, 0.0])).tolist() == [1000.0, 1000.0]
+
+
+def test_unconstrained_pod_leaves_the_scarce_model_to_the_pods_that_need_it() -> None:
+    table = GpuNodeTable(max_gpus_per_node=8, capacity=2)
+    table.add_node("t4", 64000, 2**40, 1, "T4")
+    table.add_node("a10", 64000, 2**40, 3, "A10")
+    view = table.view()
+    balanced = BalancedFragmentationGradientDescent(PolicyContext(np.random.default_rng(0), T4_BOUND, 8))
+    whole = PodDemand(1000, 0, 1, 1000)
+    # On T4: shortfall max(0, 0.5*3000 - 0) = 1500, up 500; on A10: 0.5*3000 - 1000 = 500, down 500.
+    assert balanced.shortfall_increase(view, whole).tolist() == pytest.approx([500.0, -500.0])
+    assert balanced.shortfall_increase(view, PodDemand(8000, 0, 0, 0)).tolist() == [0.0, 0.0]
+    scores = balanced.score(view, whole)
+    assert scores[1] > scores[0]
+
+
+def test_no_model_constraints_means_no_shortfall_term() -> None:
+    view = table_of((30000, [1000, 500]), (90000, [1000, 1000]))
+    balanced = BalancedFragmentationGradientDescent(PolicyContext(np.random.default_rng(0), WORKLOAD, 8))
+    assert balanced.shortfall_increase(view, SHARE).tolist() == [0.0, 0.0]

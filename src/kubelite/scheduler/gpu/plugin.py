@@ -3,7 +3,8 @@
 Data flow: a `GpuNodeState` extension registered on the framework's `NodeTable` keeps, per row,
 the node's GPU model (from the `nvidia.com/gpu.product` label) and how many bound or assumed pods
 of each GPU affinity class it runs. For each pod, `score` builds a `GpuNodeView` of the feasible
-rows (free CPU, memory and per-GPU milli straight from the table's columns) and asks the policy;
+rows (free CPU, memory and per-GPU milli straight from the table's columns, plus the free milli-GPU
+of each GPU model over the whole cluster) and asks the policy;
 `reserve` asks the same policy for the GPU indices on the chosen row and records them in
 `CycleState.gpu_indices` and the `kubelite.io/gpu-indices` binding annotation, replacing the
 best-fit choice of `GpuFit` (so this plugin must come after `GpuFit` in the profile).
@@ -24,7 +25,7 @@ from kubelite.scheduler.framework.interface import BoolArray, ScoreArray
 from kubelite.scheduler.framework.status import SUCCESS, Status
 from kubelite.scheduler.gpu.demand import PodDemand, format_gpu_indices
 from kubelite.scheduler.gpu.policies.base import PlacementPolicy
-from kubelite.scheduler.gpu.state import AFFINITY_TAGS, GpuNodeView, affinity_column
+from kubelite.scheduler.gpu.state import AFFINITY_TAGS, GpuNodeView, affinity_column, free_milli_by_model
 from kubelite.scheduler.nodetable import NodeTable
 from kubelite.scheduler.records import (
     CPU,
@@ -86,6 +87,8 @@ class GpuNodeState:
 
     def view(self, table: NodeTable, rows: NDArray[np.intp]) -> GpuNodeView:
         """The policy's view of `rows`: absent GPUs (-1 in the table) read as 0 free milli."""
+        every_row = np.maximum(table.gpu_free_milli[: table.size], 0).astype(np.int64)
+        cluster_free = free_milli_by_model(self.model_index[: table.size], every_row, len(self.models))
         gpu_matrix = table.gpu_free_milli[rows]
         cpu, memory = table.resource_column(CPU), table.resource_column(MEMORY)
         return GpuNodeView(
@@ -97,6 +100,7 @@ class GpuNodeState:
             gpu_count=(gpu_matrix >= 0).sum(axis=1),
             gpu_free=np.maximum(gpu_matrix, 0).astype(np.int64),
             affinity_counts=self.affinity_counts[rows],
+            cluster_free_by_model=cluster_free,
         )
 
 

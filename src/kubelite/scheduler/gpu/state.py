@@ -5,7 +5,9 @@
 milli-GPU per device. Absent devices (column >= the node's GPU count) hold 0 free milli, which
 makes them unusable for every request (a request always asks for at least 1 milli) and lets
 sums over a row count only real devices. It also counts, per node, the bound pods of each GPU
-"affinity" class (share-gpu, 1-gpu, 2-gpu, ...), which GpuClustering scores by.
+"affinity" class (share-gpu, 1-gpu, 2-gpu, ...), which GpuClustering scores by. A view of some
+rows still carries the free milli-GPU of each model over the whole cluster (FGDBalance's model
+scarcity term needs it).
 
 Data flow: nodes are added once (`add_node`), then `assume` subtracts a placed pod from its row
 and `forget` gives it back. Every policy reads the arrays and never writes them.
@@ -146,6 +148,7 @@ class GpuNodeView:
 
     __slots__ = (
         "affinity_counts",
+        "cluster_free_by_model",
         "cpu_capacity",
         "cpu_free",
         "gpu_count",
@@ -165,6 +168,7 @@ class GpuNodeView:
         gpu_count: NDArray[np.int64],
         gpu_free: NDArray[np.int64],
         affinity_counts: NDArray[np.int64],
+        cluster_free_by_model: NDArray[np.int64] | None = None,
     ) -> None:
         self.models = models
         self.cpu_capacity = cpu_capacity
@@ -174,6 +178,12 @@ class GpuNodeView:
         self.gpu_count = gpu_count
         self.gpu_free = gpu_free
         self.affinity_counts = affinity_counts
+        self.cluster_free_by_model = (
+            free_milli_by_model(model_index, gpu_free, len(models))
+            if cluster_free_by_model is None
+            else cluster_free_by_model
+        )
+        """Free milli-GPU of each model over the whole cluster, not only these rows."""
 
     def __len__(self) -> int:
         return len(self.cpu_free)
@@ -201,7 +211,16 @@ class GpuNodeView:
             gpu_count=self.gpu_count[rows],
             gpu_free=self.gpu_free[rows],
             affinity_counts=self.affinity_counts[rows],
+            cluster_free_by_model=self.cluster_free_by_model,
         )
+
+
+def free_milli_by_model(
+    model_index: NDArray[np.int64], gpu_free: NDArray[np.int64], model_count: int
+) -> NDArray[np.int64]:
+    """Free milli-GPU summed per GPU model index (length `model_count`)."""
+    totals = np.bincount(model_index, weights=gpu_free.sum(axis=1), minlength=model_count)
+    return totals.astype(np.int64)
 
 
 def allowed_model_mask(view: GpuNodeView, demand: PodDemand) -> NDArray[np.bool_]:

@@ -1,4 +1,4 @@
-"""FGDBalance: fragmentation gradient descent that also counts GPUs stranded by a lack of CPU.
+"""FGDBalance: fragmentation gradient descent that also counts GPUs stranded by CPU or model scarcity.
 
 kubelite's own policy. FGD (Weng et al., USENIX ATC 2023) scores a placement by how much it
 raises the expected fragmentation F of the target workload, where a GPU is fragmented for a
@@ -14,18 +14,31 @@ GPU pods, so
 
     S(node) = max(0, G - C / rho)
 
-milli-GPU are stranded by CPU. The score is FGD's, applied to the combined gradient:
+milli-GPU are stranded by CPU. The same myopia hides GPU-model scarcity: F sees that the next model-constrained pod still fits
+a node, not that the constrained pods still to come will need more of that model than is left.
+With d_m the share of the workload's GPU demand that may run only on model m (split evenly when
+a pod allows several models), and assuming the cluster's remaining free capacity F_free fills
+with the workload's mix, the constrained demand that model m cannot serve totals
 
-    trunc(100 * sigmoid(-((F_after - F_before) + (S_after - S_before)) / 1000)).
+    Q = sum_m max(0, d_m * F_free - G_m)      (G_m: free milli-GPU of model m, cluster-wide).
 
-Both terms are in milli-GPU and are expected losses of usable GPU capacity, so they add without
-a tuned weight. The effect: CPU-only pods go to CPU-rich nodes (where S stays 0), a GPU pod
-whose CPU-to-GPU ratio is below rho is steered to nodes short of CPU (it lowers S there), and
-ties are still broken by the seeded node order. GPUs inside a node are chosen as FGD chooses
-them (S is the same for every GPU of a node). Pods are placed one at a time, in arrival order.
+Taking a GPU from a model that is running short raises Q; taking it from a plentiful model
+lowers it (the remaining capacity shrinks). Q is 0 for a workload without model constraints.
 
-rho comes from the same target workload FGD uses (the typical pod shapes of the trace), so the
-policy knows nothing FGD does not.
+The score is FGD's, applied to the combined gradient:
+
+    trunc(100 * sigmoid(-((F_after - F_before) + (S_after - S_before) + (Q_after - Q_before)) / 1000)).
+
+All three terms are expected milli-GPU of lost capacity, so they add without tuned weights.
+The effect: CPU-only pods go to CPU-rich nodes (where S stays 0), a GPU pod whose CPU-to-GPU
+ratio is below rho is steered to nodes short of CPU (it lowers S there), pods that may use any
+model keep off a model that constrained pods will need, and ties are still broken by the seeded
+node order. GPUs inside a node are chosen as FGD chooses them (S and Q are the same for every
+GPU of a node). Pods are placed one at a time, in arrival order.
+
+rho and d come from the same target workload FGD uses (the typical pod shapes of the trace), so
+the policy knows nothing FGD does not; G_m is read from the whole cluster (`GpuNodeView.
+cluster_free_by_model`), not only the feasible nodes.
 """
 
 from __future__ import annotations
@@ -70,6 +83,31 @@ def cpu_stranded_gpu_milli(
     return stranded
 
 
+def constrained_demand_share(workload: TargetWorkload, models: tuple[str, ...]) -> NDArray[np.float64]:
+    """Per model, the share of the workload's GPU demand that may run only on a set of models
+    including it (split evenly over that set); unconstrained pods count for no model."""
+    shares = np.zeros(len(models))
+    total = 0.0
+    for shape, frequency in zip(workload.shapes, workload.frequencies, strict=True):
+        demand = frequency * shape.gpu_count * shape.milli_per_gpu
+        total += demand
+        allowed = [index for index, model in enumerate(models) if model in shape.allowed_models]
+        for index in allowed:
+            shares[index] += demand / len(allowed)
+    return shares / total if total > 0 else shares
+
+
+def model_shortfall(
+    free_by_model: NDArray[np.float64], demand_share: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Milli-GPU of model-constrained demand the free GPUs cannot serve, if the rest of the
+    cluster's free capacity arrives with the workload's mix: sum_m max(0, d_m * F - G_m).
+    `free_by_model` may carry leading axes (one row per hypothetical state)."""
+    remaining = free_by_model.sum(axis=-1, keepdims=True)
+    shortfall: NDArray[np.float64] = np.maximum(0.0, demand_share * remaining - free_by_model).sum(axis=-1)
+    return shortfall
+
+
 class BalancedFragmentationGradientDescent(FragmentationGradientDescent):
     NAME: ClassVar[str] = "FGDBalance"
 
@@ -78,6 +116,7 @@ class BalancedFragmentationGradientDescent(FragmentationGradientDescent):
         self.workload = context.workload
         self._models: tuple[str, ...] = ()
         self._cpu_per_gpu_by_model = np.zeros(0)
+        self._demand_share = np.zeros(0)
 
     def cpu_per_gpu(self, view: GpuNodeView) -> NDArray[np.float64]:
         """rho for each node's GPU model (recomputed when new models appear)."""
@@ -86,6 +125,7 @@ class BalancedFragmentationGradientDescent(FragmentationGradientDescent):
             self._cpu_per_gpu_by_model = np.array(
                 [cpu_milli_per_gpu_milli(self.workload, model) for model in view.models]
             )
+            self._demand_share = constrained_demand_share(self.workload, view.models)
         rho: NDArray[np.float64] = self._cpu_per_gpu_by_model[view.model_index]
         return rho
 
@@ -96,8 +136,20 @@ class BalancedFragmentationGradientDescent(FragmentationGradientDescent):
         after = cpu_stranded_gpu_milli(gpu_free - demand.total_gpu_milli, cpu_free - demand.cpu_milli, rho)
         return after - before
 
+    def shortfall_increase(self, view: GpuNodeView, demand: PodDemand) -> NDArray[np.float64]:
+        """Q_after - Q_before per node (milli-GPU): 0 everywhere unless the workload has
+        model-constrained GPU pods."""
+        self.cpu_per_gpu(view)  # refreshes the per-model tables when new models appear
+        if demand.gpu_count == 0 or not self._demand_share.any():
+            return np.zeros(len(view))
+        free = view.cluster_free_by_model.astype(np.float64)
+        # Row m: the cluster after taking the pod's GPUs from model m.
+        after = free[None, :] - demand.total_gpu_milli * np.eye(len(free))
+        change = model_shortfall(after, self._demand_share) - model_shortfall(free, self._demand_share)
+        by_row: NDArray[np.float64] = change[view.model_index]
+        return by_row
+
     def fragmentation_increase(self, view: GpuNodeView, demand: PodDemand) -> NDArray[np.float64]:
-        combined: NDArray[np.float64] = (
-            super().fragmentation_increase(view, demand) + self.stranded_increase(view, demand)[:, None]
-        )
+        per_node = self.stranded_increase(view, demand) + self.shortfall_increase(view, demand)
+        combined: NDArray[np.float64] = super().fragmentation_increase(view, demand) + per_node[:, None]
         return combined

@@ -1,8 +1,8 @@
 """End to end: the HPA controller against a real API server, with a scripted metrics source.
 
 A real `ApiServer` listens on a free port and the controller talks to it over HTTP with the
-project's client. metrics.k8s.io is not served by the API server itself, so the pods' CPU usage
-comes from `ScriptedMetrics`, a `MetricsClient` whose readings the test sets; everything else
+project's client. No node agent runs these pods, so metrics.k8s.io has no readings for them: the
+pods' CPU usage comes from `ScriptedMetrics`, a `MetricsClient` whose readings the test sets; everything else
 (the Deployment's `/scale`, the pods, the HPA's status, annotations and Events) goes through the
 API. Time is a `FakeClock`: syncs are driven by `sync_all()` or by advancing the clock, never by
 sleeping.
@@ -270,14 +270,14 @@ def test_run_loop_follows_metric_changes_on_virtual_time() -> None:
     run(scenario)
 
 
-def test_metrics_api_missing_sets_scaling_active_false() -> None:
+def test_no_pod_metrics_sets_scaling_active_false() -> None:
     async def scenario() -> None:
         async with cluster() as client:
             clock = FakeClock()
             await client.create(DEPLOYMENTS, deployment(POD_COUNT))
             await make_ready_pods(client, clock.now() - 600)
             await client.create(HORIZONTAL_POD_AUTOSCALERS, hpa())
-            # The real metrics client: the API server does not serve metrics.k8s.io, so the GET fails.
+            # The real metrics client: metrics.k8s.io answers, but no agent reports these pods' usage.
             controller = HPAController(client, clock, metrics_client=ApiMetricsClient(client))
             [outcome] = await controller.sync_all()
             assert not outcome.rescaled

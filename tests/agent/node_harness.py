@@ -25,6 +25,20 @@ NODE = "node-under-test"
 Scenario = Callable[[ApiClient, NodeAgent], Awaitable[None]]
 
 
+def agent_settings(tmp_path: Path, cgroup_parent: str, image_root: Path | None = None) -> AgentSettings:
+    """Fast intervals for tests; every agent built from the same arguments is the same node."""
+    return AgentSettings(
+        node_name=NODE,
+        data_dir=tmp_path / "agent",
+        image_root=image_root,
+        port=0,
+        cgroup_parent=cgroup_parent,
+        stats_seconds=0.3,
+        pod_resync_seconds=10.0,
+        lease_renew_seconds=0.5,
+    )
+
+
 def run_on_node(
     tmp_path: Path, cgroup_parent: str, scenario: Scenario, image_root: Path | None = None
 ) -> None:
@@ -35,16 +49,7 @@ def run_on_node(
         server = ApiServer(store, ApiServerSettings(port=0))
         await server.start()
         client = ApiClient(HttpTransport(server.url))
-        settings = AgentSettings(
-            node_name=NODE,
-            data_dir=tmp_path / "agent",
-            image_root=image_root,
-            port=0,
-            cgroup_parent=cgroup_parent,
-            stats_seconds=0.3,
-            pod_resync_seconds=10.0,
-            lease_renew_seconds=0.5,
-        )
+        settings = agent_settings(tmp_path, cgroup_parent, image_root)
         agent = NodeAgent(client, settings, RealClock())
         stop = asyncio.Event()
         task = asyncio.create_task(agent.run(stop))

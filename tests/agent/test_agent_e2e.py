@@ -9,6 +9,7 @@ attempt before; the agent's Events (Pulled, Created, Started, BackOff, Killing) 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,22 @@ import pytest
 from kubelite.agent.agent import NodeAgent
 from kubelite.agent.images import ImageStore
 from kubelite.api.resources import EVENTS, PODS
-from kubelite.client import ApiClient, ApiError
+from kubelite.apiserver.server import ApiServer, ApiServerSettings
+from kubelite.client import ApiClient, ApiError, HttpTransport
+from kubelite.clock import RealClock
+from kubelite.store import open_store
 
 from .conftest import MODULES
-from .node_harness import create_bound, kubectl, main_state, phase, pod_manifest, run_on_node, wait_pod
+from .node_harness import (
+    agent_settings,
+    create_bound,
+    kubectl,
+    main_state,
+    phase,
+    pod_manifest,
+    run_on_node,
+    wait_pod,
+)
 
 pytestmark = pytest.mark.timeout(60)
 EXAMPLE_MODULE = Path(__file__).resolve().parents[2] / "examples" / "wasm" / "hello.wat"
@@ -157,3 +170,41 @@ def test_crash_loop_in_kubectl_with_follow_previous_and_events(tmp_path: Path, c
         assert await kubectl(client, tmp_path, "logs", "--previous", "crashy") == "start\ntick\ntock\n"
 
     run_on_node(tmp_path, cgroup_parent, scenario)
+
+
+def test_agent_restart_keeps_pods_and_restarts_their_containers(tmp_path: Path, cgroup_parent: str) -> None:
+    """Stopping the agent stops containers but neither deletes nor fails their pods; the next agent
+    for the node starts them again, counting a restart (a kubelet after a reboot)."""
+
+    async def main() -> None:
+        store = open_store("memory://")
+        server = ApiServer(store, ApiServerSettings(port=0))
+        await server.start()
+        client = ApiClient(HttpTransport(server.url))
+        try:
+            marker = tmp_path / "pid"
+            # "$$$$": Kubernetes turns "$$" into "$" in commands, so the shell sees "$$", its pid.
+            script = f"echo $$$$ > {marker}.tmp; mv {marker}.tmp {marker}; exec sleep 60"
+            await create_bound(client, pod_manifest("survivor", ["sh", "-c", script]))
+            start_times = []
+            for _round in range(2):
+                stop = asyncio.Event()
+                agent = asyncio.create_task(NodeAgent(client, agent_settings(tmp_path, cgroup_parent), RealClock()).run(stop))
+                pod = await wait_pod(client, "survivor", lambda p: phase(p) == "Running" and marker.exists())
+                start_times.append(pod["status"]["startTime"])
+                pid = int(marker.read_text())
+                marker.unlink()
+                stop.set()
+                await asyncio.wait_for(agent, 20)
+                with pytest.raises(ProcessLookupError):
+                    os.kill(pid, 0)  # the container went with its agent
+                after = await client.get(PODS, "survivor", "default")
+                assert phase(after) == "Running" and after["metadata"]["uid"] == pod["metadata"]["uid"]
+            assert main_state(pod)["restartCount"] == 1  # as seen by the second agent
+            assert start_times[0] == start_times[1]
+        finally:
+            await client.close()
+            await server.stop()
+            await store.close()
+
+    asyncio.run(main())

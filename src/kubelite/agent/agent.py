@@ -229,7 +229,7 @@ class NodeAgent:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
             for worker in self.workers.values():
-                worker.request_termination(0)
+                worker.request_termination(self.settings.shutdown_grace_seconds, "node-shutdown")
             await asyncio.gather(*self._tasks.values(), *self._background, return_exceptions=True)
             writer.cancel()
             events_stop.set()
@@ -348,7 +348,7 @@ class NodeAgent:
 
     async def _run_worker(self, worker: PodWorker, pod: Object) -> None:
         await worker.run()
-        if worker.terminating and worker.uid in self.workers:
+        if worker.cause == "deleted" and worker.uid in self.workers:
             await self._delete(pod)
 
     async def _delete(self, pod: Object) -> None:
@@ -369,7 +369,7 @@ class NodeAgent:
         worker = self.workers.pop(uid, None)
         if worker is None:
             return
-        worker.request_termination(0)
+        worker.request_termination(0, "vanished")
         self.status_writer.forget(worker.key)
         pod_dir = worker.pod_dir
 
@@ -388,7 +388,9 @@ def _attempt_running(record: ContainerRecord, attempt: int, previous: bool) -> b
 
 
 async def run_agent(client: ApiClient, settings: AgentSettings, clock: Clock, stop: asyncio.Event) -> None:
-    """Run one node agent until `stop` is set (then stop its containers at once)."""
+    """Run one node agent until `stop` is set. Its containers are then stopped (within
+    `settings.shutdown_grace_seconds`) but their pods keep their status: the next agent for the same
+    node starts them again, as a kubelet does after a reboot."""
     agent = NodeAgent(client, settings, clock)
     with contextlib.suppress(asyncio.CancelledError):
         await agent.run(stop)

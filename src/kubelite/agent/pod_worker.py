@@ -7,9 +7,12 @@ runtime (`ContainerHandle.notify_exit`: a pidfd or the zygote's report, never a 
 back-off is due, or termination is asked; it applies the
 restart policy with CrashLoopBackOff (`lifecycle`), runs startup, liveness and readiness probes
 (`probe_checks`), and offers the rendered status (`pod_status`) to the coalescing `StatusWriter`
-whenever it changed. `request_termination(grace)` (the pod got a deletionTimestamp) stops every
-container, SIGTERM then SIGKILL after the grace period, writes the final status and returns, after
-which the agent deletes the pod object with grace 0.
+whenever it changed. `request_termination(grace, cause)` stops every container, SIGTERM then SIGKILL
+after the grace period. Only when the pod was deleted through the API (cause "deleted") does the
+worker write a final status, after which the agent deletes the pod object with grace 0; a pod that
+vanished from the API, or an agent that is shutting down, writes nothing, so a restarted agent finds
+its pods as they were and starts them again, as a kubelet does after a reboot (their containers'
+restart counts go up by one).
 
 Runtime calls block (fork/exec, runc, reaping, cgroup removal), so they go through `run_blocking`, a
 thread pool; each pod makes such a hop per start and per exit, not per poll.
@@ -44,11 +47,11 @@ from kubelite.agent.runtime.interface import (
     LogPaths,
     StartFailure,
 )
-from kubelite.agent.worker_context import StartStage, WorkerContext, pod_reference
+from kubelite.agent.worker_context import StartStage, TerminationCause, WorkerContext, pod_reference
 from kubelite.api.models.pod import PodSpec
 from kubelite.api.pod_resources import pod_requests, qos_class
 from kubelite.client import ApiError, TransportError
-from kubelite.client.events import EventType
+from kubelite.client.events import EventType, parse_time
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
@@ -56,6 +59,17 @@ CONFIG_RETRY_SECONDS = 2.0
 DEFAULT_GRACE_SECONDS = 30
 # The final status write is waited for, but a dead API server must not hold the worker forever.
 SETTLE_TIMEOUT_SECONDS = 10.0
+
+
+def _carry_restart_counts(pod: Object, init: list[ContainerRecord], regular: list[ContainerRecord]) -> None:
+    """A container the API says already ran (this agent restarted under it) starts as a restart."""
+    status = pod.get("status") or {}
+    for records, field in ((init, "initContainerStatuses"), (regular, "containerStatuses")):
+        previous = {str(s.get("name")): s for s in status.get(field) or [] if isinstance(s, dict)}
+        for record in records:
+            seen = previous.get(record.name)
+            if seen is not None and (seen.get("state") or {}).keys() & {"running", "terminated"}:
+                record.restart_count = int(seen.get("restartCount") or 0) + 1
 
 
 class PodWorker:
@@ -83,10 +97,12 @@ class PodWorker:
         self.context = context
         self.init = [ContainerRecord(c, runtime.NAME) for c in self.spec.init_containers or []]
         self.regular = [ContainerRecord(c, runtime.NAME) for c in self.spec.containers]
+        _carry_restart_counts(pod, self.init, self.regular)
         for record in self.regular if self.init else []:
             record.waiting_reason = "PodInitializing"
         self.pod_dir = context.pods_dir / self.uid
-        self.start_time = context.clock.now()
+        # A pod this agent restarted under keeps the start time it was first given.
+        self.start_time = parse_time((pod.get("status") or {}).get("startTime")) or context.clock.now()
         self._created_monotonic = context.clock.monotonic()
         self.finished = False
         self._conditions = ConditionMemory()
@@ -94,6 +110,8 @@ class PodWorker:
         self._env: dict[str, list[tuple[str, str]]] = {}
         self._volumes: dict[str, tuple[Path, bool]] = {}
         self._terminating = asyncio.Event()
+        #: Why the worker is stopping (None while it runs): see `request_termination`.
+        self.cause: TerminationCause | None = None
         # Set whenever the worker has something to look at: a container exited, termination asked.
         self._wake = asyncio.Event()
         self._exited: list[ContainerHandle] = []
@@ -110,7 +128,9 @@ class PodWorker:
     def key(self) -> tuple[str, str]:
         return (self.namespace, self.name)
 
-    def request_termination(self, grace_seconds: float | None) -> None:
+    def request_termination(self, grace_seconds: float | None, cause: TerminationCause = "deleted") -> None:
+        if self.cause is None or cause == "deleted":
+            self.cause = cause
         if grace_seconds is not None:
             self._grace_seconds = min(self._grace_seconds, max(0.0, grace_seconds))
         self._terminating.set()
@@ -179,9 +199,12 @@ class PodWorker:
         finally:
             await self._stop_all()
             self.finished = True
-            self.publish()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self.context.status_writer.settle(self.key), SETTLE_TIMEOUT_SECONDS)
+            if self.cause in ("deleted", None):
+                self.publish()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(self.context.status_writer.settle(self.key), SETTLE_TIMEOUT_SECONDS)
+            else:
+                self.context.status_writer.forget(self.key)
 
     def _event(self, event_type: EventType, reason: str, message: str) -> None:
         self.context.record_event(pod_reference(self.pod), event_type, reason, message)

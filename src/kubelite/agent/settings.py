@@ -49,6 +49,10 @@ class AgentSettings:
     #: The longest a pod worker sleeps with nothing due. Container exits are pushed by the runtimes
     #: (pidfd), so this is only a safety net, like the kubelet's periodic pod resync.
     pod_resync_seconds: float = 10.0
+    #: When the agent itself stops: the longest its containers get between SIGTERM and SIGKILL
+    #: (each pod's own grace period is shorter when it is). Pods keep their status and are started
+    #: again when the agent comes back.
+    shutdown_grace_seconds: float = 2.0
     #: How often CPU and memory usage are sampled for metrics.k8s.io.
     stats_seconds: float = 10.0
     #: The cgroup (under the agent's own) in which containers get their cgroups.

@@ -25,6 +25,9 @@ from kubelite.clock import Clock
 Object = dict[str, Any]
 #: Start-up stages a worker stamps: created, volumes and env ready, containers started, Running offered.
 StartStage = Literal["seen", "prepared", "started", "running_offered"]
+#: Why a pod worker stops: its pod was deleted through the API (graceful deletion), the pod vanished
+#: from the API (nothing left to report to), or the agent itself is shutting down.
+TerminationCause = Literal["deleted", "vanished", "node-shutdown"]
 
 
 def pod_reference(pod: Object) -> Object:

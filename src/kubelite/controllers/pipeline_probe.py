@@ -65,7 +65,13 @@ async def probe(url: str, workers: int) -> dict[str, Any]:
     cpu_before, wall_before = os.times(), time.monotonic()
     print("synced", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    await asyncio.sleep(0.5)  # drain what is still in flight
+    # Drain what is still in flight: until the queue is empty and nothing new has been
+    # reconciled for half a second (bounded, so a stuck run still reports).
+    deadline = time.monotonic() + 30.0
+    seen = -1
+    while time.monotonic() < deadline and (len(queue) or seen != len(starts)):
+        seen = len(starts)
+        await asyncio.sleep(0.5)
     cpu_after, wall = os.times(), time.monotonic() - wall_before
     queue.shutdown()
     stop.set()

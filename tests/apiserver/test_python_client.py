@@ -105,7 +105,7 @@ def test_watch_sees_adds_modifies_and_deletes(api: client.ApiClient) -> None:
     assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
 
 
-def test_deployment_scale_and_status_subresources(api: client.ApiClient) -> None:
+def test_deployment_scale_subresource(api: client.ApiClient) -> None:
     apps = client.AppsV1Api(api)
     template = client.V1PodTemplateSpec(
         metadata=client.V1ObjectMeta(labels={"app": "s"}),
@@ -114,7 +114,10 @@ def test_deployment_scale_and_status_subresources(api: client.ApiClient) -> None
     body = client.V1Deployment(
         metadata=client.V1ObjectMeta(name="scaled"),
         spec=client.V1DeploymentSpec(
-            replicas=1, selector=client.V1LabelSelector(match_labels={"app": "s"}), template=template
+            replicas=1,
+            selector=client.V1LabelSelector(match_labels={"app": "s"}),
+            template=template,
+            paused=True,
         ),
     )
     created = apps.create_namespaced_deployment("default", body)
@@ -124,14 +127,27 @@ def test_deployment_scale_and_status_subresources(api: client.ApiClient) -> None
     apps.patch_namespaced_deployment_scale("scaled", "default", {"spec": {"replicas": 4}})
     after = apps.read_namespaced_deployment("scaled", "default")
     assert after.spec.replicas == 4 and after.metadata.generation == 2
-    apps.patch_namespaced_deployment_status(
-        "scaled", "default", {"status": {"replicas": 4, "observedGeneration": 2}}
+
+
+def test_status_subresource_is_the_only_way_to_write_status(api: client.ApiClient) -> None:
+    # Services' status has no controller here, so what the test writes is what it reads.
+    core = client.CoreV1Api(api)
+    service = client.V1Service(
+        metadata=client.V1ObjectMeta(name="lb"),
+        spec=client.V1ServiceSpec(ports=[client.V1ServicePort(port=80)], selector={"app": "lb"}),
     )
-    status = apps.read_namespaced_deployment_status("scaled", "default")
-    assert status.status.replicas == 4 and status.metadata.generation == 2
+    core.create_namespaced_service("default", service)
+    ingress = {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}}
+    core.patch_namespaced_service_status("lb", "default", ingress)
+    assert (
+        core.read_namespaced_service_status("lb", "default").status.load_balancer.ingress[0].ip
+        == "192.0.2.10"
+    )
     # Status written through the main resource is ignored, as in Kubernetes.
-    apps.patch_namespaced_deployment("scaled", "default", {"status": {"replicas": 99}})
-    assert apps.read_namespaced_deployment("scaled", "default").status.replicas == 4
+    core.patch_namespaced_service(
+        "lb", "default", {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.99"}]}}}
+    )
+    assert core.read_namespaced_service("lb", "default").status.load_balancer.ingress[0].ip == "192.0.2.10"
 
 
 def test_finalizers_hold_deletion_until_removed(api: client.ApiClient) -> None:
@@ -180,7 +196,9 @@ def test_namespace_deletion_enters_terminating_and_refuses_new_objects(api: clie
     namespace = core.read_namespace("closing")
     assert namespace.status.phase == "Terminating"
     with pytest.raises(ApiException) as error:
-        core.create_namespaced_config_map("closing", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="late")))
+        core.create_namespaced_config_map(
+            "closing", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="late"))
+        )
     assert error.value.status == 403
     core.patch_namespaced_config_map("held", "closing", {"metadata": {"finalizers": None}})
     deadline = time.monotonic() + 30
@@ -196,7 +214,9 @@ def test_namespace_deletion_enters_terminating_and_refuses_new_objects(api: clie
 
 def test_secret_string_data_is_stored_as_data(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
-    body = client.V1Secret(metadata=client.V1ObjectMeta(name="db"), string_data={"password": "s3cret"}, data={"user": "YWRtaW4="})
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(name="db"), string_data={"password": "s3cret"}, data={"user": "YWRtaW4="}
+    )
     created = core.create_namespaced_secret("default", body)
     assert created.data == {"user": "YWRtaW4=", "password": "czNjcmV0"} and created.string_data is None
     read = core.read_namespaced_secret("db", "default")

@@ -21,6 +21,7 @@ from kubelite.agent.agent import run_agent
 from kubelite.agent.settings import AgentSettings
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer
+from kubelite.autoscaling.controller import HPAControllerSettings, run_hpa_controller
 from kubelite.client import ApiClient
 from kubelite.clock import Clock, RealClock
 from kubelite.controllers.manager import run_controller_manager
@@ -40,6 +41,7 @@ class ComponentOptions:
     data_dir: Path
     scheduler: bool = True
     controller_manager: bool = True
+    hpa_controller: bool = True
     anomaly_detector: bool = True
     #: Local node agents (real workloads on this host); 0 for none.
     agents: int = 1
@@ -47,6 +49,13 @@ class ComponentOptions:
 
 async def _controller_manager(client: ApiClient, stop: asyncio.Event) -> None:
     await run_controller_manager(client, RealClock(), ControllerManagerSettings(), stop)
+
+
+def _hpa_controller(clock: Clock) -> Runner:
+    async def run(client: ApiClient, stop: asyncio.Event) -> None:
+        await run_hpa_controller(client, clock, HPAControllerSettings(), stop)
+
+    return run
 
 
 def _agent(settings: AgentSettings, clock: Clock) -> Runner:
@@ -101,6 +110,8 @@ def start_components(server: ApiServer, clock: Clock, stop: asyncio.Event, optio
         runners["scheduler"] = _scheduler
     if options.controller_manager:
         runners["controller-manager"] = _controller_manager
+    if options.hpa_controller:
+        runners["horizontal-pod-autoscaler"] = _hpa_controller(clock)
     if options.anomaly_detector:
         runners["anomaly-detector"] = _anomaly_detector(clock)
     for index in range(options.agents):

@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from kubelite.api.resources import LEASES, NODES, PODS, REPLICASETS
+from kubelite.api.resources import EVENTS, LEASES, NODES, PODS, REPLICASETS
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.client import ApiClient
@@ -126,6 +126,7 @@ def test_pods_of_a_lost_node_are_recreated_elsewhere_in_time() -> None:
             assert (
                 recovered_after >= GRACE_SECONDS + TOLERATION_SECONDS - 1.0
             )  # evicted no earlier (the last renewal preceded the silence by up to 0.5 s)
+            await until(lambda: event_reasons(client), {"NodeNotReady", "TaintManagerEviction"}, timeout=10)
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
@@ -135,7 +136,13 @@ def test_pods_of_a_lost_node_are_recreated_elsewhere_in_time() -> None:
     asyncio.run(scenario())
 
 
-async def until(count: Any, wanted: int, timeout: float) -> None:
+async def event_reasons(client: ApiClient) -> set[str]:
+    """The reasons of the Events recorded about the lost node and its evicted pods."""
+    events, _ = await client.list_all(EVENTS, "default")
+    return {str(event.get("reason")) for event in events} & {"NodeNotReady", "TaintManagerEviction"}
+
+
+async def until(count: Any, wanted: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while await count() != wanted:
         assert time.monotonic() < deadline, f"never reached {wanted}"

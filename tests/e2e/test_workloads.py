@@ -124,3 +124,22 @@ def test_pod_logs_through_the_api(cluster: RunningCluster) -> None:
         )
     )
     assert cluster.kubectl("logs", "talker").stdout.split("\n")[:2] == ["hello from kubelite", "second line"]
+
+
+def test_kubectl_autoscale_creates_an_hpa_that_scales_to_its_minimum(cluster: RunningCluster) -> None:
+    cluster.kubectl("create", "deployment", "auto", "--image=sleeper", "--replicas=1", "--", "sleep", "3600")
+    # kubectl autoscale posts autoscaling/v1 (served by conversion from the stored v2 object).
+    cluster.kubectl("autoscale", "deployment", "auto", "--min=2", "--max=5", "--cpu-percent=70")
+    v1 = json.loads(
+        cluster.kubectl(
+            "get", "--raw", "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/auto"
+        ).stdout
+    )
+    assert v1["apiVersion"] == "autoscaling/v1" and v1["spec"]["targetCPUUtilizationPercentage"] == 70
+    v2 = json.loads(cluster.kubectl("get", "hpa", "auto", "-o", "json").stdout)
+    assert v2["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    _wait(
+        lambda: cluster.kubectl("get", "deploy", "auto", "-o", "jsonpath={.spec.replicas}").stdout == "2",
+        timeout=60,
+    )
+    assert "auto" in cluster.kubectl("get", "hpa").stdout

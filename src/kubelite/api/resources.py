@@ -96,6 +96,20 @@ HORIZONTAL_POD_AUTOSCALERS = ResourceType(
     ("status",),
     (_ALL,),
 )
+#: autoscaling/v1 is served by converting to and from the stored autoscaling/v2 objects
+#: (`kubectl autoscale` still posts v1); it is not a separate stored resource.
+HORIZONTAL_POD_AUTOSCALERS_V1 = ResourceType(
+    "autoscaling",
+    "v1",
+    "HorizontalPodAutoscaler",
+    "horizontalpodautoscalers",
+    "horizontalpodautoscaler",
+    True,
+    ("hpa",),
+    ("status",),
+    (_ALL,),
+)
+CONVERTED_RESOURCE_TYPES: tuple[ResourceType, ...] = (HORIZONTAL_POD_AUTOSCALERS_V1,)
 PRIORITY_CLASSES = ResourceType(
     "scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", False, ("pc",)
 )

@@ -55,6 +55,10 @@ class Discovery:
 
     def __init__(self, resources: Iterable[ResourceType], git_version: str) -> None:
         self.resources = tuple(resources)
+        # A group's preferred version is the one of its first listed resource (the stored one).
+        self._preferred: dict[str, str] = {}
+        for resource in self.resources:
+            self._preferred.setdefault(resource.group, resource.version)
         self.group_versions: dict[str, list[ResourceType]] = {}
         for resource in self.resources:
             self.group_versions.setdefault(resource.api_version, []).append(resource)
@@ -100,6 +104,11 @@ class Discovery:
         )
         self.openapi_v2 = encode(self._openapi_v2())
 
+    def _versions(self, group: str) -> list[str]:
+        """The group's versions, preferred first (as Kubernetes lists them)."""
+        preferred = self._preferred.get(group, "")
+        return sorted({r.version for r in self.resources if r.group == group}, key=lambda v: (v != preferred, v))
+
     def _groups(self) -> list[str]:
         seen: list[str] = []
         for resource in self.resources:
@@ -108,7 +117,7 @@ class Discovery:
         return seen
 
     def _group(self, group: str) -> dict[str, Any]:
-        versions = sorted({r.version for r in self.resources if r.group == group})
+        versions = self._versions(group)
         entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
         return {
             "kind": "APIGroup",
@@ -158,7 +167,7 @@ class Discovery:
         items = []
         for group in groups:
             versions = []
-            for version in sorted({r.version for r in self.resources if r.group == group}):
+            for version in self._versions(group):
                 resources = []
                 for resource in (r for r in self.resources if r.group == group and r.version == version):
                     entry: dict[str, Any] = {

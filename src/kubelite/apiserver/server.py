@@ -19,12 +19,13 @@ from typing import Any, Protocol
 import msgspec
 
 from kubelite import __version__
-from kubelite.api.resources import NAMESPACES, RESOURCE_TYPES, ResourceType
+from kubelite.api.resources import CONVERTED_RESOURCE_TYPES, NAMESPACES, RESOURCE_TYPES, ResourceType
 from kubelite.clock import Clock, RealClock
 from kubelite.store.interface import Store
 
 from . import errors
 from .admission import Admission, AdmissionSettings
+from .conversion import serve_v1
 from .discovery import AGGREGATED_CONTENT_TYPE, Discovery
 from .handlers import ResourceHandlers
 from .http import HttpServer, Request, Response, StreamResponse
@@ -86,7 +87,7 @@ class ApiServer:
         self.admission = Admission(settings.admission, self._lookup, self._list_all)
         self.registry = Registry(store, self.cache, self.admission, self.clock)
         self.handlers = ResourceHandlers(self.registry, self.cache, store, self.clock)
-        self.discovery = Discovery(RESOURCE_TYPES + METRICS_RESOURCE_TYPES, f"v1.32.0+kubelite.{__version__}")
+        self.discovery = Discovery(RESOURCE_TYPES + CONVERTED_RESOURCE_TYPES + METRICS_RESOURCE_TYPES, f"v1.32.0+kubelite.{__version__}")
         self.router = Router(RESOURCE_TYPES)
         self.metrics = ApiServerMetrics()
         self.authorizer: Authorizer = authorizer or AllowAll()
@@ -184,6 +185,8 @@ class ApiServer:
                 and segments[4:] == ["bindings"]
             ):
                 return await self.handlers.bind_by_body(request, segments[3])
+            if segments[:3] == ["apis", "autoscaling", "v1"]:
+                return await serve_v1(request, self._route)
             target = self.router.resolve(method, segments, query)
             if target is not None:
                 return await self.handlers.handle(request, target, query)

@@ -25,7 +25,7 @@ from . import errors
 from .encoding import PATCH_TYPES, check_type, decode_body, media_type, wants_table, wants_yaml
 from .http import Request, Response, StreamResponse
 from .objects import collection_prefix, metadata, rfc3339
-from .patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
+from .patch import PatchError, apply_patch
 from .registry import DeleteOptions, Registry, Written
 from .routing import ResourceRequest
 from .selection import Selection, build_selection
@@ -383,12 +383,7 @@ class ResourceHandlers:
 
         def apply(current: dict[str, Any]) -> dict[str, Any]:
             try:
-                if patch_type == "json":
-                    patched = json_patch(current, body)
-                elif patch_type == "merge":
-                    patched = json_merge_patch(current, body)
-                else:
-                    patched = strategic_merge_patch(current, body)
+                patched = apply_patch(patch_type, current, body)
             except PatchError as error:
                 raise errors.ApiError(
                     error.code, "BadRequest" if error.code == 400 else "Invalid", str(error)

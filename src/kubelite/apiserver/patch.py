@@ -272,3 +272,12 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
     if isinstance(retain, list):
         result = {key: value for key, value in result.items() if key in retain}
     return result
+
+
+def apply_patch(patch_type: str, target: Any, patch: Any) -> Any:
+    """Apply a patch of type "json", "merge", or "strategic"/"apply" (strategic merge semantics)."""
+    if patch_type == "json":
+        return json_patch(target, patch)
+    if patch_type == "merge":
+        return json_merge_patch(target, patch)
+    return strategic_merge_patch(target, patch)

@@ -20,7 +20,7 @@ from . import errors
 from .encoding import PATCH_TYPES, check_type, decode_body, media_type
 from .http import Request, Response, StreamResponse
 from .objects import rfc3339
-from .patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
+from .patch import PatchError, apply_patch
 from .proxy import proxy_pod_log
 from .registry import DeleteOptions
 from .routing import ResourceRequest
@@ -127,12 +127,7 @@ async def _scale(
             wanted = body
         else:
             try:
-                if patch_type == "json":
-                    wanted = json_patch(scale, body)
-                elif patch_type == "merge":
-                    wanted = json_merge_patch(scale, body)
-                else:
-                    wanted = strategic_merge_patch(scale, body)
+                wanted = apply_patch(patch_type or "merge", scale, body)
             except PatchError as error:
                 raise errors.bad_request(str(error)) from None
         replicas = wanted.get("spec", {}).get("replicas") if isinstance(wanted, dict) else None

@@ -173,3 +173,14 @@ def pod_status(
     if init:
         status["initContainerStatuses"] = [container_status(r) for r in init]
     return status
+
+
+def carry_restart_counts(pod: Object, init: list[ContainerRecord], regular: list[ContainerRecord]) -> None:
+    """A container the API says already ran (this agent restarted under it) starts as a restart."""
+    status = pod.get("status") or {}
+    for records, status_field in ((init, "initContainerStatuses"), (regular, "containerStatuses")):
+        previous = {str(s.get("name")): s for s in status.get(status_field) or [] if isinstance(s, dict)}
+        for record in records:
+            seen = previous.get(record.name)
+            if seen is not None and (seen.get("state") or {}).keys() & {"running", "terminated"}:
+                record.restart_count = int(seen.get("restartCount") or 0) + 1

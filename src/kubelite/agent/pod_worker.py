@@ -37,16 +37,22 @@ from kubelite.agent.pod_spec import (
     fetch_references,
     prepare_volumes,
 )
-from kubelite.agent.pod_status import ConditionMemory, ContainerRecord, phase_of, pod_status
+from kubelite.agent.pod_status import (
+    ConditionMemory,
+    ContainerRecord,
+    carry_restart_counts,
+    phase_of,
+    pod_status,
+)
 from kubelite.agent.probe_runner import probe_trackers, run_due_probes
 from kubelite.agent.probes import ProbeKind
 from kubelite.agent.runtime.interface import (
     ContainerExit,
-    ContainerHandle,
     ContainerRuntime,
     LogPaths,
     StartFailure,
 )
+from kubelite.agent.wakeups import Wakeups
 from kubelite.agent.worker_context import StartStage, TerminationCause, WorkerContext, pod_reference
 from kubelite.api.models.pod import PodSpec
 from kubelite.api.pod_resources import pod_requests, qos_class
@@ -59,17 +65,6 @@ CONFIG_RETRY_SECONDS = 2.0
 DEFAULT_GRACE_SECONDS = 30
 # The final status write is waited for, but a dead API server must not hold the worker forever.
 SETTLE_TIMEOUT_SECONDS = 10.0
-
-
-def _carry_restart_counts(pod: Object, init: list[ContainerRecord], regular: list[ContainerRecord]) -> None:
-    """A container the API says already ran (this agent restarted under it) starts as a restart."""
-    status = pod.get("status") or {}
-    for records, field in ((init, "initContainerStatuses"), (regular, "containerStatuses")):
-        previous = {str(s.get("name")): s for s in status.get(field) or [] if isinstance(s, dict)}
-        for record in records:
-            seen = previous.get(record.name)
-            if seen is not None and (seen.get("state") or {}).keys() & {"running", "terminated"}:
-                record.restart_count = int(seen.get("restartCount") or 0) + 1
 
 
 class PodWorker:
@@ -97,7 +92,7 @@ class PodWorker:
         self.context = context
         self.init = [ContainerRecord(c, runtime.NAME) for c in self.spec.init_containers or []]
         self.regular = [ContainerRecord(c, runtime.NAME) for c in self.spec.containers]
-        _carry_restart_counts(pod, self.init, self.regular)
+        carry_restart_counts(pod, self.init, self.regular)
         for record in self.regular if self.init else []:
             record.waiting_reason = "PodInitializing"
         self.pod_dir = context.pods_dir / self.uid
@@ -112,9 +107,8 @@ class PodWorker:
         self._terminating = asyncio.Event()
         #: Why the worker is stopping (None while it runs): see `request_termination`.
         self.cause: TerminationCause | None = None
-        # Set whenever the worker has something to look at: a container exited, termination asked.
-        self._wake = asyncio.Event()
-        self._exited: list[ContainerHandle] = []
+        # Container exits are pushed here, and termination nudges it: the worker never polls.
+        self._wakeups = Wakeups(context.clock)
         self._grace_seconds = float(
             self.spec.termination_grace_period_seconds
             if self.spec.termination_grace_period_seconds is not None
@@ -134,7 +128,7 @@ class PodWorker:
         if grace_seconds is not None:
             self._grace_seconds = min(self._grace_seconds, max(0.0, grace_seconds))
         self._terminating.set()
-        self._wake.set()
+        self._wakeups.nudge()
 
     @property
     def terminating(self) -> bool:
@@ -212,31 +206,6 @@ class PodWorker:
     def _mark(self, stage: StartStage) -> None:
         self.timeline.setdefault(stage, self.context.clock.monotonic())
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep on the injected clock, waking early when a container exits or termination is asked."""
-        if not self._wake.is_set():
-            sleeper = asyncio.ensure_future(self.context.clock.sleep(seconds))
-            waiter = asyncio.ensure_future(self._wake.wait())
-            await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
-            sleeper.cancel()
-            waiter.cancel()
-        self._wake.clear()
-
-    def _watch_exit(self, handle: ContainerHandle) -> None:
-        """Have the runtime push this container's exit to the worker (from its reaper thread)."""
-        loop = asyncio.get_running_loop()
-
-        def exited() -> None:
-            # The loop is gone only when the agent has shut down, and then nobody is waiting.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._note_exit, handle)
-
-        handle.notify_exit(exited)
-
-    def _note_exit(self, handle: ContainerHandle) -> None:
-        self._exited.append(handle)
-        self._wake.set()
-
     async def _prepare(self) -> bool:
         while not self.terminating:
             references = await fetch_references(self.context.client, self.namespace, self.spec)
@@ -265,7 +234,7 @@ class PodWorker:
             for record in self.init[:1] or self.regular:
                 record.waiting_reason, record.waiting_message = "CreateContainerConfigError", problem.message
             self.publish()
-            await self._pause(CONFIG_RETRY_SECONDS)
+            await self._wakeups.sleep(CONFIG_RETRY_SECONDS)
         return False
 
     async def _start(self, record: ContainerRecord) -> None:
@@ -292,7 +261,7 @@ class PodWorker:
             self.context.backoff.record_exit((self.uid, record.name), 0.0)
             return
         record.handle = started
-        self._watch_exit(started)
+        self._wakeups.watch(started)
         self._event("Normal", "Pulled", f'Container image "{record.container.image}" already present on machine')
         self._event("Normal", "Created", f"Created container {record.name}")
         self._event("Normal", "Started", f"Started container {record.name}")
@@ -334,13 +303,12 @@ class PodWorker:
     async def _collect_exit(self, record: ContainerRecord) -> ContainerExit | None:
         """The container's exit, if its runtime has reported one (no system call otherwise)."""
         handle = record.handle
-        if handle is None or not any(h is handle for h in self._exited):
+        if handle is None or not self._wakeups.take_exit(handle):
             return None
-        self._exited = [h for h in self._exited if h is not handle]
         # Reading the exit reaps the process and removes its cgroup: blocking work, off the loop.
         exit = cast(ContainerExit | None, await self.context.run_blocking(handle.poll))
         if exit is None:
-            self._watch_exit(handle)  # a spurious report: wait for the real one
+            self._wakeups.watch(handle)  # a spurious report: wait for the real one
         return exit
 
     async def _restart_if_due(self, record: ContainerRecord) -> bool:
@@ -370,7 +338,7 @@ class PodWorker:
                     self.publish()
                 elif record.state == "terminated":
                     return False
-                await self._pause(self._next_wake([record]))
+                await self._wakeups.sleep(self._next_wake([record]))
             if self.terminating:
                 return False
         for record in self.regular:
@@ -392,7 +360,7 @@ class PodWorker:
             phase = phase_of(self.restart_policy, self.init, self.regular)
             if phase in ("Succeeded", "Failed"):
                 return
-            await self._pause(self._next_wake(self.regular))
+            await self._wakeups.sleep(self._next_wake(self.regular))
 
     def _next_wake(self, records: list[ContainerRecord]) -> float:
         """Seconds until a probe is due or a back-off ends; exits wake the worker by themselves."""

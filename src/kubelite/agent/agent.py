@@ -247,6 +247,9 @@ class NodeAgent:
                 await action()
             except (ApiError, TransportError, OSError) as error:
                 log.warning("%s: %s", getattr(action, "__name__", "periodic action"), error)
+            except Exception:
+                # A bug in one periodic duty must show in the log, not silently end heartbeats or stats.
+                log.exception("%s failed", getattr(action, "__name__", "periodic action"))
 
     async def _report_status(self) -> None:
         await self.heartbeat.report_status()
@@ -262,7 +265,8 @@ class NodeAgent:
             pods.append((PodRef(worker.name, worker.namespace, worker.uid), running))
         summary = await self._run_blocking(partial(self.sampler.sample, self.clock.now(), pods))
         node = self.metrics.node
-        self.metrics.node_cpu_nanocores.labels(node).set(float(summary.node["cpu"]["usageNanoCores"]))
+        if "usageNanoCores" in summary.node["cpu"]:
+            self.metrics.node_cpu_nanocores.labels(node).set(float(summary.node["cpu"]["usageNanoCores"]))
         self.metrics.node_memory_bytes.labels(node).set(float(summary.node["memory"]["workingSetBytes"]))
         self.metrics.running_pods.labels(node).set(len(pods))
         self.metrics.running_containers.labels(node).set(sum(len(c) for _, c in pods))

@@ -60,11 +60,11 @@ def node_memory_working_set_bytes() -> int:
 
 def _usage(sample: ContainerStats, previous: ContainerStats | None) -> tuple[Object, Object]:
     stamp = rfc3339(sample.timestamp)
-    rate = cpu_nanocores(previous, sample) if previous is not None else 0
-    return (
-        {"time": stamp, "usageNanoCores": rate, "usageCoreNanoSeconds": sample.cpu_usage_nanoseconds},
-        {"time": stamp, "workingSetBytes": sample.memory_working_set_bytes},
-    )
+    cpu: Object = {"time": stamp, "usageCoreNanoSeconds": sample.cpu_usage_nanoseconds}
+    if previous is not None:
+        # A rate needs two samples: the kubelet's Summary API also leaves it out until then.
+        cpu["usageNanoCores"] = cpu_nanocores(previous, sample)
+    return cpu, {"time": stamp, "workingSetBytes": sample.memory_working_set_bytes}
 
 
 class StatsSampler:
@@ -83,7 +83,7 @@ class StatsSampler:
         pod_entries = []
         for ref, containers in pods:
             container_entries = []
-            pod_cpu, pod_memory = 0, 0
+            pod_cpu, pod_memory, pod_rate_known = 0, 0, True
             for name, runtime_id, handle in containers:
                 sample = handle.stats()
                 if sample is None:
@@ -91,14 +91,15 @@ class StatsSampler:
                 seen.add(runtime_id)
                 cpu, memory = _usage(sample, self._previous.get(runtime_id))
                 self._previous[runtime_id] = sample
-                pod_cpu += int(cpu["usageNanoCores"])
+                pod_rate_known = pod_rate_known and "usageNanoCores" in cpu
+                pod_cpu += int(cpu.get("usageNanoCores", 0))
                 pod_memory += int(memory["workingSetBytes"])
                 container_entries.append({"name": name, "cpu": cpu, "memory": memory})
             stamp = rfc3339(now)
             pod_entries.append(
                 {
                     "podRef": {"name": ref.name, "namespace": ref.namespace, "uid": ref.uid},
-                    "cpu": {"time": stamp, "usageNanoCores": pod_cpu},
+                    "cpu": {"time": stamp, **({"usageNanoCores": pod_cpu} if pod_rate_known else {})},
                     "memory": {"time": stamp, "workingSetBytes": pod_memory},
                     "containers": container_entries,
                 }

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from kubelite.api.labels import SelectorError, parse_selector
 from kubelite.api.resources import NODES, PODS, ResourceType
 
 from . import errors
@@ -32,6 +33,11 @@ METRICS_RESOURCE_TYPES = (NODE_METRICS, POD_METRICS)
 SUMMARY_TIMEOUT_SECONDS = 2.0
 WINDOW = "10s"
 ListObjects = Callable[[ResourceType], list[dict[str, Any]]]
+
+
+def _has_rate(stats: dict[str, Any]) -> bool:
+    """A CPU rate needs two samples; like metrics-server, what has only one is not reported yet."""
+    return "usageNanoCores" in (stats.get("cpu") or {})
 
 
 def _usage(stats: dict[str, Any]) -> dict[str, str]:
@@ -76,6 +82,8 @@ async def serve_metrics(segments: list[str], query: dict[str, str], list_objects
         labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in nodes}
         for node_name, summary in summaries.items():
             node_stats = summary.get("node") or {}
+            if not _has_rate(node_stats):
+                continue
             items.append(
                 {
                     "metadata": {"name": node_name, "labels": labels.get(node_name, {})},
@@ -96,6 +104,9 @@ async def serve_metrics(segments: list[str], query: dict[str, str], list_objects
                 pod = pods.get((ref.get("namespace"), ref.get("name")))
                 if pod is None or (name is not None and ref.get("name") != name):
                     continue
+                containers = pod_stats.get("containers") or []
+                if not all(_has_rate(container) for container in containers):
+                    continue
                 items.append(
                     {
                         "metadata": {
@@ -107,15 +118,19 @@ async def serve_metrics(segments: list[str], query: dict[str, str], list_objects
                         "window": WINDOW,
                         "containers": [
                             {"name": c.get("name"), "usage": _usage(c)}
-                            for c in pod_stats.get("containers") or []
+                            for c in containers
                         ],
                     }
                 )
     kind_name = "NodeMetrics" if kind == "nodes" else "PodMetrics"
-    selector = query.get("labelSelector", "")
-    if selector:
-        wanted = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
-        items = [i for i in items if all(i["metadata"]["labels"].get(k) == v for k, v in wanted.items())]
+    selector_text = query.get("labelSelector", "")
+    if selector_text:
+        # The full label-selector grammar (in, notin, !=, exists), as `kubectl top -l` may send it.
+        try:
+            selector = parse_selector(selector_text)
+        except SelectorError as error:
+            raise errors.bad_request(f"unable to parse requirement: {error}") from error
+        items = [item for item in items if selector.matches(item["metadata"]["labels"])]
     for item in items:
         item.update({"kind": kind_name, "apiVersion": API_VERSION})
     if name is not None:

@@ -117,10 +117,11 @@ async def run_load(
     result = LoadResult()
     counter = iter(range(total))
     loop = asyncio.get_running_loop()
+    # Connect (and handshake) before the clock starts: the figures are per request, not per connection.
+    streams = await asyncio.gather(*(asyncio.open_connection(host, port, ssl=context) for _ in range(connections)))
     start = loop.time()
 
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection(host, port, ssl=context)
+    async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             for index in counter:
                 due = start + index / rate if rate else loop.time()
@@ -136,6 +137,6 @@ async def run_load(
             writer.close()
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(reader, writer) for reader, writer in streams))
     result.elapsed = time.perf_counter() - began
     return result

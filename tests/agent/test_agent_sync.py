@@ -195,3 +195,36 @@ def test_kubectl_logs_and_top_go_through_the_api_server(tmp_path: Path, cgroup_p
         assert top_nodes.split()[0] == NODE
 
     run_on_node(tmp_path, cgroup_parent, scenario)
+
+
+def test_sidecar_runs_through_init_and_beside_the_app_then_stops(tmp_path: Path, cgroup_parent: str) -> None:
+    """An init container with restartPolicy Always (a sidecar): started before the next init
+    container, running beside the app, and ended once the app has finished (restartPolicy Never)."""
+
+    async def scenario(client: ApiClient, agent: NodeAgent) -> None:
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        manifest = pod_manifest("with-sidecar", ["sh", "-c", f"sleep 0.5; cat {shared}/sidecar"], restartPolicy="Never")
+        manifest["spec"]["initContainers"] = [
+            {
+                "name": "sidecar",
+                "image": "none",
+                "restartPolicy": "Always",
+                "command": ["sh", "-c", f"echo up > {shared}/sidecar; exec sleep 60"],
+            },
+            # Runs only once the sidecar has started, and sees its work.
+            {"name": "check", "image": "none", "command": ["sh", "-c", f"sleep 0.2; test -f {shared}/sidecar"]},
+        ]
+        await create_bound(client, manifest)
+        running = await wait_pod(client, "with-sidecar", lambda p: phase(p) == "Running")
+        sidecar = running["status"]["initContainerStatuses"][0]
+        assert "running" in sidecar["state"] and sidecar["started"] is True
+        pod = await wait_pod(client, "with-sidecar", lambda p: phase(p) == "Succeeded")
+        assert main_state(pod)["state"]["terminated"]["exitCode"] == 0
+        sidecar, check = pod["status"]["initContainerStatuses"]
+        assert check["state"]["terminated"]["exitCode"] == 0
+        assert "terminated" in sidecar["state"]  # stopped with the pod, not left running
+        conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+        assert conditions["Initialized"] == "True"
+
+    run_on_node(tmp_path, cgroup_parent, scenario)

@@ -50,6 +50,16 @@ class ContainerRecord:
     def name(self) -> str:
         return self.container.name
 
+    @property
+    def sidecar(self) -> bool:
+        """An init container with restartPolicy Always (KEP-753): it keeps running beside the others."""
+        return self.container.restart_policy == "Always"
+
+    @property
+    def sidecar_up(self) -> bool:
+        """A sidecar that has started once (startup probe passed): it no longer holds up the pod."""
+        return self.sidecar and (self.started or self.restart_count > 0)
+
     def phase_state(self) -> ContainerState:
         if self.state == "running":
             return ContainerState("running")
@@ -109,7 +119,10 @@ def container_status(record: ContainerRecord) -> Object:
 def phase_of(
     restart_policy: RestartPolicy, init: list[ContainerRecord], regular: list[ContainerRecord]
 ) -> PodPhase:
-    return pod_phase(restart_policy, [r.phase_state() for r in init], [r.phase_state() for r in regular])
+    # A started sidecar counts as a completed init container; its later restarts do not make the pod
+    # Pending again, and it does not keep a finished pod Running (the kubelet's getPhase).
+    init_states = [ContainerState("terminated", 0) if r.sidecar_up else r.phase_state() for r in init]
+    return pod_phase(restart_policy, init_states, [r.phase_state() for r in regular])
 
 
 @dataclass
@@ -145,8 +158,11 @@ def pod_status(
     qos_class: str,
     now: float,
 ) -> Object:
-    initialized = all(r.state == "terminated" and r.exit is not None and r.exit.exit_code == 0 for r in init)
-    containers_ready = bool(regular) and all(r.ready for r in regular)
+    initialized = all(
+        r.sidecar_up or (r.state == "terminated" and r.exit is not None and r.exit.exit_code == 0) for r in init
+    )
+    sidecars = [r for r in init if r.sidecar]
+    containers_ready = bool(regular) and all(r.ready for r in [*sidecars, *regular])
     running = phase not in ("Succeeded", "Failed")
     conditions = [
         memory.condition("PodReadyToStartContainers", sandbox_ready and running, now),

@@ -273,14 +273,16 @@ class PodWorker:
         record.started = record.container.startup_probe is None
         record.probes = probe_trackers(record.container, self.context.clock, record.started_monotonic)
         if record.container.readiness_probe is None:
-            record.ready = record.started and record in self.regular
+            record.ready = record.started and (record in self.regular or record.sidecar)
 
     def _on_exit(self, record: ContainerRecord, exit: ContainerExit, restartable: bool) -> bool:
         """Record an exit; True when the container will be restarted."""
         record.handle = None
         record.ready = False
         ran_for = exit.finished_at - exit.started_at
-        if restartable and should_restart(self.restart_policy, exit.exit_code):
+        # Sidecars (init containers with restartPolicy Always) restart whatever the pod's policy.
+        policy: RestartPolicy = "Always" if record.sidecar else self.restart_policy
+        if restartable and should_restart(policy, exit.exit_code):
             key = (self.uid, record.name)
             self.context.backoff.record_exit(key, ran_for)
             self._event(
@@ -322,7 +324,13 @@ class PodWorker:
             await self._start(record)
             self.publish()
             while not self.terminating:
-                if record.state == "running":
+                if record.sidecar:
+                    # A sidecar only has to start (its startup probe, if any, passing); it then runs
+                    # beside the regular containers and is supervised with them.
+                    if record.state == "running" and record.started:
+                        break
+                    await self._supervise_one(record)
+                elif record.state == "running":
                     exit = await self._collect_exit(record)
                     if exit is not None:
                         # Init containers restart on failure unless the pod never restarts.
@@ -345,9 +353,24 @@ class PodWorker:
             record.waiting_reason = "ContainerCreating"
         return True
 
+    async def _supervise_one(self, record: ContainerRecord) -> None:
+        """One look at a started container: its exit, else its due probes; or a due restart."""
+        if record.state == "running":
+            exit = await self._collect_exit(record)
+            if exit is not None:
+                self._on_exit(record, exit, restartable=True)
+            else:
+                await self._probe(record)
+        else:
+            await self._restart_if_due(record)
+        self.publish()
+        if not (record.state == "running" and record.started):
+            await self._wakeups.sleep(self._next_wake([record]))
+
     async def _supervise(self) -> None:
+        supervised = [*(r for r in self.init if r.sidecar), *self.regular]
         while not self.terminating:
-            for record in self.regular:
+            for record in supervised:
                 if record.state == "running":
                     exit = await self._collect_exit(record)
                     if exit is not None:
@@ -359,8 +382,8 @@ class PodWorker:
             self.publish()
             phase = phase_of(self.restart_policy, self.init, self.regular)
             if phase in ("Succeeded", "Failed"):
-                return
-            await self._wakeups.sleep(self._next_wake(self.regular))
+                return  # sidecars do not keep a finished pod alive: `_stop_all` ends them
+            await self._wakeups.sleep(self._next_wake(supervised))
 
     def _next_wake(self, records: list[ContainerRecord]) -> float:
         """Seconds until a probe is due or a back-off ends; exits wake the worker by themselves."""
@@ -392,8 +415,6 @@ class PodWorker:
             self._on_exit(record, exit, restartable=True)
 
     async def _stop_all(self) -> None:
-        running = [r for r in self.records() if r.handle is not None]
-
         async def stop(record: ContainerRecord) -> None:
             handle = record.handle
             assert handle is not None
@@ -401,7 +422,10 @@ class PodWorker:
             exit = await self.context.run_blocking(lambda: handle.stop(self._grace_seconds))
             self._on_exit(record, exit, restartable=False)
 
-        await asyncio.gather(*(stop(record) for record in running))
+        # Regular containers first, then sidecars, so that these serve the others to the end.
+        first = [r for r in self.records() if not r.sidecar]
+        for group in (first, [r for r in reversed(self.init) if r.sidecar]):
+            await asyncio.gather(*(stop(record) for record in group if record.handle is not None))
         for record in self.records():
             if record.state == "waiting":
                 record.restart_pending = False

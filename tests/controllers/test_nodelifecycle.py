@@ -271,3 +271,21 @@ def test_pods_of_a_node_that_stops_being_ready_are_marked_not_ready() -> None:
             await eventually(pod_not_ready)
 
     asyncio.run(scenario())
+
+
+def test_cordoned_node_gets_the_unschedulable_taint_and_loses_it_when_uncordoned() -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        async with running_controllers(LIFECYCLE, SETTINGS, clock) as harness:
+            client = harness.client
+            await add_node(client, clock, "worker")
+            await client.patch(NODES, "worker", {"spec": {"unschedulable": True}})
+            await advance(harness, clock, 10, alive=("worker",))
+            await eventually(
+                lambda: _has_taints(client, "worker", {("node.kubernetes.io/unschedulable", "NoSchedule")})
+            )
+            await client.patch(NODES, "worker", {"spec": {"unschedulable": False}})
+            await advance(harness, clock, 10, alive=("worker",))
+            await eventually(lambda: _has_taints(client, "worker", set()))
+
+    asyncio.run(scenario())

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from kubelite.controllers.nodelifecycle import zone_state
+from kubelite.controllers.nodelifecycle import (
+    NOT_READY_TAINT,
+    UNREACHABLE_TAINT,
+    ReadyState,
+    wanted_taints,
+    zone_state,
+)
 from kubelite.controllers.taint_eviction import eviction_time, tolerates
 
 UNREACHABLE = {
@@ -109,3 +115,45 @@ def test_eviction_time(pod: dict[str, Any], taints: list[dict[str, Any]], expect
 )
 def test_zone_state(ready: int, not_ready: int, expected: str) -> None:
     assert zone_state(ready, not_ready, 0.55) == expected
+
+
+def _node(*conditions: tuple[str, str], unschedulable: bool = False) -> dict[str, Any]:
+    return {
+        "spec": {"unschedulable": unschedulable},
+        "status": {"conditions": [{"type": kind, "status": status} for kind, status in conditions]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("node", "state", "expected"),
+    [
+        (_node(("Ready", "True")), "True", set()),
+        (
+            _node(("Ready", "False")),
+            "False",
+            {(NOT_READY_TAINT, "NoSchedule"), (NOT_READY_TAINT, "NoExecute")},
+        ),
+        (_node(), "Unknown", {(UNREACHABLE_TAINT, "NoSchedule"), (UNREACHABLE_TAINT, "NoExecute")}),
+        (
+            _node(("Ready", "True"), ("MemoryPressure", "True"), ("DiskPressure", "False")),
+            "True",
+            {("node.kubernetes.io/memory-pressure", "NoSchedule")},
+        ),
+        (
+            _node(("Ready", "True"), unschedulable=True),
+            "True",
+            {("node.kubernetes.io/unschedulable", "NoSchedule")},
+        ),
+        (
+            _node(("NetworkUnavailable", "True"), ("PIDPressure", "True")),
+            "True",
+            {
+                ("node.kubernetes.io/network-unavailable", "NoSchedule"),
+                ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+            },
+        ),
+    ],
+    ids=["ready", "not-ready", "unreachable", "memory-pressure", "cordoned", "network-and-pid"],
+)
+def test_wanted_taints(node: dict[str, Any], state: ReadyState, expected: set[tuple[str, str]]) -> None:
+    assert wanted_taints(node, state) == expected

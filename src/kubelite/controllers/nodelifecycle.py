@@ -9,7 +9,8 @@ Data flow, after kube-controller-manager's `pkg/controller/nodelifecycle`:
    status.").
 2. **Taints.** Ready=Unknown earns `node.kubernetes.io/unreachable`, Ready=False earns
    `node.kubernetes.io/not-ready`, each with effects NoSchedule (at once, so the scheduler stops
-   placing pods there) and NoExecute. A node that is Ready again loses them at once.
+   placing pods there) and NoExecute. A node that is Ready again loses them at once. Pressure
+   conditions and cordoning (`spec.unschedulable`) earn their NoSchedule taints too.
 3. **Rate limits.** NoExecute taints — which evict pods — are applied through one token bucket per
    zone (`topology.kubernetes.io/region` and `zone` labels): `eviction_rate` nodes/s while the
    zone is healthy; when at least `unhealthy_zone_threshold` of its nodes (and more than 2) are
@@ -46,6 +47,17 @@ NAME = "nodelifecycle"
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+#: Node conditions whose True status keeps new pods off the node (TaintNodesByCondition).
+CONDITION_TAINTS = {
+    "MemoryPressure": "node.kubernetes.io/memory-pressure",
+    "DiskPressure": "node.kubernetes.io/disk-pressure",
+    "PIDPressure": "node.kubernetes.io/pid-pressure",
+    "NetworkUnavailable": "node.kubernetes.io/network-unavailable",
+}
+MANAGED_TAINT_KEYS = frozenset(
+    {UNREACHABLE_TAINT, NOT_READY_TAINT, UNSCHEDULABLE_TAINT, *CONDITION_TAINTS.values()}
+)
 ZONE_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone")
 #: How often queued NoExecute taints are applied (kube-controller-manager: 100 ms).
 TAINTING_PASS_SECONDS = 0.1
@@ -93,13 +105,22 @@ def zone_state(ready: int, not_ready: int, threshold: float) -> ZoneState:
     return "Normal"
 
 
-def wanted_taints(state: ReadyState) -> set[tuple[str, str]]:
-    """(key, effect) of the condition taints a node in this Ready state carries."""
+def wanted_taints(node: Object, state: ReadyState) -> set[tuple[str, str]]:
+    """(key, effect) of every taint this controller manages that the node should carry: the
+    Ready state's NoSchedule and NoExecute taints, and (TaintNodesByCondition) a NoSchedule taint
+    per pressure condition that is True and for a cordoned node."""
+    wanted: set[tuple[str, str]] = set()
     if state == "Unknown":
-        return {(UNREACHABLE_TAINT, "NoSchedule"), (UNREACHABLE_TAINT, "NoExecute")}
-    if state == "False":
-        return {(NOT_READY_TAINT, "NoSchedule"), (NOT_READY_TAINT, "NoExecute")}
-    return set()
+        wanted |= {(UNREACHABLE_TAINT, "NoSchedule"), (UNREACHABLE_TAINT, "NoExecute")}
+    elif state == "False":
+        wanted |= {(NOT_READY_TAINT, "NoSchedule"), (NOT_READY_TAINT, "NoExecute")}
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        key = CONDITION_TAINTS.get(str(condition.get("type"))) if isinstance(condition, dict) else None
+        if key is not None and condition.get("status") == "True":
+            wanted.add((key, "NoSchedule"))
+    if (node.get("spec") or {}).get("unschedulable"):
+        wanted.add((UNSCHEDULABLE_TAINT, "NoSchedule"))
+    return wanted
 
 
 class NodeLifecycleController:
@@ -262,13 +283,9 @@ class NodeLifecycleController:
     async def _reconcile_taints(self, node: Object, state: ReadyState) -> None:
         """NoSchedule taints follow the Ready state at once; NoExecute ones are queued per zone."""
         name = str(meta(node).get("name"))
-        wanted = wanted_taints(state)
+        wanted = wanted_taints(node, state)
         current = [t for t in (node.get("spec") or {}).get("taints") or [] if isinstance(t, dict)]
-        ours = {
-            (t.get("key"), t.get("effect"))
-            for t in current
-            if t.get("key") in (UNREACHABLE_TAINT, NOT_READY_TAINT)
-        }
+        ours = {(t.get("key"), t.get("effect")) for t in current if t.get("key") in MANAGED_TAINT_KEYS}
         wanted_now = {taint for taint in wanted if taint[1] == "NoSchedule"}
         wanted_now |= {taint for taint in ours if taint in wanted}  # applied NoExecute taints stay
         zone = zone_of(node)
@@ -286,7 +303,7 @@ class NodeLifecycleController:
         name = str(meta(node).get("name"))
         for _ in range(CONFLICT_RETRIES):
             current = [t for t in (node.get("spec") or {}).get("taints") or [] if isinstance(t, dict)]
-            kept = [t for t in current if t.get("key") not in (UNREACHABLE_TAINT, NOT_READY_TAINT)]
+            kept = [t for t in current if t.get("key") not in MANAGED_TAINT_KEYS]
             existing = {(t.get("key"), t.get("effect")): t for t in current}
             now = format_time(self._clock.now())
             for key, effect in sorted(wanted):
@@ -339,8 +356,8 @@ class NodeLifecycleController:
                 name = next(iter(pending))
                 node = self._nodes.lister.get(None, name)
                 # The state this monitor decided, not the cache's copy, which may predate our write.
-                wanted = wanted_taints(self._ready_states.get(name, "True"))
-                if node is None or not wanted:
+                wanted = wanted_taints(node, self._ready_states.get(name, "True")) if node else set()
+                if node is None or not any(effect == "NoExecute" for _, effect in wanted):
                     pending.pop(name)
                     continue
                 if not bucket.try_accept():

@@ -15,6 +15,7 @@ from kubelite.scheduler.gpu.policies.fgd_balance import (
     cpu_milli_per_gpu_milli,
     cpu_stranded_gpu_milli,
     model_shortfall,
+    single_gpu_demand_share,
 )
 from kubelite.scheduler.gpu.state import GpuNodeTable, GpuNodeView
 
@@ -165,3 +166,23 @@ def test_no_model_constraints_means_no_shortfall_term() -> None:
     view = table_of((30000, [1000, 500]), (90000, [1000, 1000]))
     balanced = BalancedFragmentationGradientDescent(PolicyContext(np.random.default_rng(0), WORKLOAD, 8))
     assert balanced.shortfall_increase(view, SHARE).tolist() == [0.0, 0.0]
+
+
+def test_cpu_stranding_is_weighted_by_the_single_gpu_share_of_demand() -> None:
+    # 8-GPU pods (half the pods, 8000 of 8500 milli-GPU of demand) need whole free GPUs on one
+    # node, which F already counts; S speaks only for the single-GPU share.
+    workload = TargetWorkload(
+        (PodShape(8000, 1000, 8, frozenset()), PodShape(2000, 500, 1, frozenset())), (0.5, 0.5)
+    )
+    assert single_gpu_demand_share(workload) == pytest.approx(500 / 8500)
+    assert single_gpu_demand_share(WORKLOAD) == 1.0
+    view = table_of((10000, [1000] * 4))
+    context = PolicyContext(np.random.default_rng(0), workload, 8)
+    balanced = BalancedFragmentationGradientDescent(context)
+    rho = balanced.cpu_per_gpu(view)
+    stranded_change = cpu_stranded_gpu_milli(
+        view.gpu_free_total, view.cpu_free - CPU_ONLY.cpu_milli, rho
+    ) - cpu_stranded_gpu_milli(view.gpu_free_total, view.cpu_free, rho)
+    assert balanced.stranded_increase(view, CPU_ONLY).tolist() == pytest.approx(
+        (stranded_change * 500 / 8500).tolist()
+    )

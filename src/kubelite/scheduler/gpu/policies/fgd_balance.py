@@ -14,7 +14,11 @@ GPU pods, so
 
     S(node) = max(0, G - C / rho)
 
-milli-GPU are stranded by CPU. The same myopia hides GPU-model scarcity: F sees that the next model-constrained pod still fits
+milli-GPU are stranded by CPU. S is fluid: it assumes GPUs are taken one at a time. Pods that
+need several whole GPUs on one node are limited by whole free nodes, which F already counts, so
+S is weighted by the share of the workload's GPU demand on single GPUs (1 on the OpenB trace;
+without the weight, S broke up whole nodes early on a variant where 8-GPU pods are most of the
+demand). The same myopia hides GPU-model scarcity: F sees that the next model-constrained pod still fits
 a node, not that the constrained pods still to come will need more of that model than is left.
 With d_m the share of the workload's GPU demand that may run only on model m (split evenly when
 a pod allows several models), and assuming the cluster's remaining free capacity F_free fills
@@ -27,7 +31,9 @@ lowers it (the remaining capacity shrinks). Q is 0 for a workload without model 
 
 The score is FGD's, applied to the combined gradient:
 
-    trunc(100 * sigmoid(-((F_after - F_before) + (S_after - S_before) + (Q_after - Q_before)) / 1000)).
+    trunc(100 * sigmoid(-((F_after - F_before) + w1 (S_after - S_before) + (Q_after - Q_before)) / 1000))
+
+with w1 the single-GPU share of GPU demand.
 
 All three terms are expected milli-GPU of lost capacity, so they add without tuned weights.
 The effect: CPU-only pods go to CPU-rich nodes (where S stays 0), a GPU pod whose CPU-to-GPU
@@ -83,6 +89,16 @@ def cpu_stranded_gpu_milli(
     return stranded
 
 
+def single_gpu_demand_share(workload: TargetWorkload) -> float:
+    """Share of the workload's GPU demand from pods on one GPU (whole or shared)."""
+    single = total = 0.0
+    for shape, frequency in zip(workload.shapes, workload.frequencies, strict=True):
+        demand = frequency * shape.gpu_count * shape.milli_per_gpu
+        total += demand
+        single += demand if shape.gpu_count == 1 else 0.0
+    return single / total if total > 0 else 1.0
+
+
 def constrained_demand_share(workload: TargetWorkload, models: tuple[str, ...]) -> NDArray[np.float64]:
     """Per model, the share of the workload's GPU demand that may run only on a set of models
     including it (split evenly over that set); unconstrained pods count for no model."""
@@ -117,6 +133,7 @@ class BalancedFragmentationGradientDescent(FragmentationGradientDescent):
         self._models: tuple[str, ...] = ()
         self._cpu_per_gpu_by_model = np.zeros(0)
         self._demand_share = np.zeros(0)
+        self.single_gpu_share = single_gpu_demand_share(context.workload)
 
     def cpu_per_gpu(self, view: GpuNodeView) -> NDArray[np.float64]:
         """rho for each node's GPU model (recomputed when new models appear)."""
@@ -134,7 +151,8 @@ class BalancedFragmentationGradientDescent(FragmentationGradientDescent):
         gpu_free, cpu_free, rho = view.gpu_free_total, view.cpu_free, self.cpu_per_gpu(view)
         before = cpu_stranded_gpu_milli(gpu_free, cpu_free, rho)
         after = cpu_stranded_gpu_milli(gpu_free - demand.total_gpu_milli, cpu_free - demand.cpu_milli, rho)
-        return after - before
+        change: NDArray[np.float64] = (after - before) * self.single_gpu_share
+        return change
 
     def shortfall_increase(self, view: GpuNodeView, demand: PodDemand) -> NDArray[np.float64]:
         """Q_after - Q_before per node (milli-GPU): 0 everywhere unless the workload has

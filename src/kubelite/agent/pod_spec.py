@@ -13,7 +13,9 @@ mounts, and limits parsed once by `kubelite.api.pod_resources`. A missing refere
 from __future__ import annotations
 
 import base64
+import functools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,3 +274,34 @@ def container_spec(
             memory_limit_bytes=limits.get("memory"),
         ),
     )
+
+
+@dataclass(frozen=True)
+class PodInputs:
+    """What the containers of a pod are started with: env per container, and the volumes."""
+
+    env: dict[str, list[tuple[str, str]]]
+    volumes: dict[str, tuple[Path, bool]]
+
+
+async def resolve_pod_inputs(
+    client: ApiClient,
+    pod: Object,
+    spec: PodSpec,
+    pod_dir: Path,
+    run_blocking: Callable[[Callable[[], Any]], Awaitable[Any]],
+) -> PodInputs | ConfigError:
+    """Fetch the ConfigMaps and Secrets the pod names, render every container's env and lay out
+    the volumes; the first problem (a missing key, an absent ConfigMap) as a `ConfigError`."""
+    namespace = str((pod.get("metadata") or {}).get("namespace", "default"))
+    references = await fetch_references(client, namespace, spec)
+    env: dict[str, list[tuple[str, str]]] = {}
+    for container in [*(spec.init_containers or []), *spec.containers]:
+        rendered = container_env(pod, container, references)
+        if isinstance(rendered, ConfigError):
+            return rendered
+        env[container.name] = rendered
+    if not spec.volumes:
+        return PodInputs(env, {})  # no file system work: no thread hop on the common path
+    volumes = await run_blocking(functools.partial(prepare_volumes, spec, references, pod_dir))
+    return volumes if isinstance(volumes, ConfigError) else PodInputs(env, volumes)

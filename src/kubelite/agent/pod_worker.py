@@ -30,13 +30,7 @@ from typing import Any, cast
 import msgspec
 
 from kubelite.agent.lifecycle import RestartPolicy, should_restart
-from kubelite.agent.pod_spec import (
-    ConfigError,
-    container_env,
-    container_spec,
-    fetch_references,
-    prepare_volumes,
-)
+from kubelite.agent.pod_spec import ConfigError, container_spec, resolve_pod_inputs
 from kubelite.agent.pod_status import (
     ConditionMemory,
     ContainerRecord,
@@ -208,31 +202,14 @@ class PodWorker:
 
     async def _prepare(self) -> bool:
         while not self.terminating:
-            references = await fetch_references(self.context.client, self.namespace, self.spec)
-            problem: ConfigError | None = None
-            for record in self.records():
-                env = container_env(self.pod, record.container, references)
-                if isinstance(env, ConfigError):
-                    problem = env
-                    break
-                self._env[record.name] = env
-            if problem is None:
-                # No volumes, no file system work: skip the thread hop on the common path.
-                volumes = (
-                    await self.context.run_blocking(
-                        functools.partial(prepare_volumes, self.spec, references, self.pod_dir)
-                    )
-                    if self.spec.volumes
-                    else {}
-                )
-                if isinstance(volumes, ConfigError):
-                    problem = volumes
-                else:
-                    self._volumes = volumes
-                    self._sandbox_ready = True
-                    return True
+            inputs = await resolve_pod_inputs(
+                self.context.client, self.pod, self.spec, self.pod_dir, self.context.run_blocking
+            )
+            if not isinstance(inputs, ConfigError):
+                self._env, self._volumes, self._sandbox_ready = inputs.env, inputs.volumes, True
+                return True
             for record in self.init[:1] or self.regular:
-                record.waiting_reason, record.waiting_message = "CreateContainerConfigError", problem.message
+                record.waiting_reason, record.waiting_message = "CreateContainerConfigError", inputs.message
             self.publish()
             await self._wakeups.sleep(CONFIG_RETRY_SECONDS)
         return False

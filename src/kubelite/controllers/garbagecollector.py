@@ -125,12 +125,8 @@ class GarbageCollector:
 
     def _enqueue_owners(self, obj: Object) -> None:
         for ref in owner_references(obj):
-            for owner in self._cached_by_uid(str(ref.get("uid", ""))):
-                resource = by_kind(
-                    str(owner.get("apiVersion", ref.get("apiVersion", ""))), str(ref.get("kind"))
-                )
-                if resource is not None:
-                    self.queue.add(item_key(resource, owner))
+            for resource, owner in self._cached_by_uid(str(ref.get("uid", ""))):
+                self.queue.add(item_key(resource, owner))
 
     @staticmethod
     def _deleting_with_gc_finalizer(obj: Object) -> bool:
@@ -272,8 +268,12 @@ class GarbageCollector:
             )
         return found
 
-    def _cached_by_uid(self, uid: str) -> list[Object]:
-        return [obj for informer in self._informers.values() for obj in informer.lister.by_index(BY_UID, uid)]
+    def _cached_by_uid(self, uid: str) -> list[tuple[ResourceType, Object]]:
+        return [
+            (informer.resource, obj)
+            for informer in self._informers.values()
+            for obj in informer.lister.by_index(BY_UID, uid)
+        ]
 
     async def _delete(self, resource: ResourceType, obj: Object, policy: str) -> None:
         metadata = meta(obj)

@@ -150,6 +150,8 @@ class PodWorker:
             phase = phase_of("Never", self.init, self.regular)
             if phase not in ("Succeeded", "Failed"):
                 phase = "Failed"
+        if phase in ("Succeeded", "Failed") and any(r.state == "running" for r in self.records()):
+            phase = "Running"  # as the kubelet since 1.27: terminal only once every container stopped
         return pod_status(
             phase,
             self.init,

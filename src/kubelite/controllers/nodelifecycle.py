@@ -93,7 +93,7 @@ def ready_state(node: Object) -> ReadyState:
 
 def zone_of(node: Object) -> str:
     labels = meta(node).get("labels") or {}
-    return ":\x00:".join(str(labels.get(label, "")) for label in ZONE_LABELS)
+    return "/".join(str(labels.get(label, "")) for label in ZONE_LABELS)  # "region/zone"
 
 
 def zone_state(ready: int, not_ready: int, threshold: float) -> ZoneState:

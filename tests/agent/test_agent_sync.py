@@ -59,7 +59,8 @@ def test_registration_writes_node_lease_and_runtime_classes(tmp_path: Path, cgro
 
 def test_pod_runs_logs_and_succeeds(tmp_path: Path, cgroup_parent: str) -> None:
     async def scenario(client: ApiClient, agent: NodeAgent) -> None:
-        manifest = pod_manifest("echo", ["sh", "-c", "echo hello $GREETING; exit 0"], restartPolicy="Never")
+        script = "echo hello $GREETING; echo oops >&2; echo bye; exit 0"
+        manifest = pod_manifest("echo", ["sh", "-c", script], restartPolicy="Never")
         manifest["spec"]["containers"][0]["env"] = [{"name": "GREETING", "value": "world"}]
         await create_bound(client, manifest)
         pod = await wait_pod(client, "echo", lambda p: phase(p) == "Succeeded")
@@ -67,7 +68,7 @@ def test_pod_runs_logs_and_succeeds(tmp_path: Path, cgroup_parent: str) -> None:
         assert terminated["exitCode"] == 0 and terminated["reason"] == "Completed"
         async with httpx.AsyncClient() as http:
             reply = await http.get(f"http://127.0.0.1:{agent.endpoint.port}/containerLogs/default/echo/main")
-        assert reply.text == "hello world\n"
+        assert reply.text == "hello world\noops\nbye\n"  # both streams, in the order written
 
     run_on_node(tmp_path, cgroup_parent, scenario)
 

@@ -2,8 +2,8 @@
 
 Routes (GET only, one request per connection):
 - `/containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=`: the container's
-  output, stdout then stderr (the runtimes keep the two streams in separate files, so their
-  relative order is not preserved); `follow` keeps streaming (chunked) until the attempt ends or
+  output, stdout and stderr interleaved as written (the runtimes append both to one file);
+  `follow` keeps streaming (chunked) until the attempt ends or
   the client goes away;
 - `/stats/summary`: the last `Summary` (see `kubelite.agent.stats`) as JSON;
 - `/metrics`: Prometheus exposition; `/healthz`: "ok".
@@ -65,7 +65,7 @@ async def follow_logs(target: LogTarget, tail: int | None, clock: Clock) -> Asyn
     """Existing output (tailed), then whatever the container writes until it ends."""
     offsets: dict[Path, int] = {}
     initial = b""
-    for path in (target.paths.stdout, target.paths.stderr):
+    for path in target.paths.files:
         data = path.read_bytes() if path.exists() else b""
         offsets[path] = len(data)
         initial += data
@@ -129,7 +129,7 @@ class AgentEndpoint:
             tail = int(query["tailLines"]) if query.get("tailLines", "").lstrip("-").isdigit() else None
             if query.get("follow", "false") == "true":
                 return Reply(200, follow_logs(found, tail, self._clock))
-            data = b"".join(p.read_bytes() for p in (found.paths.stdout, found.paths.stderr) if p.exists())
+            data = b"".join(p.read_bytes() for p in found.paths.files if p.exists())
             return Reply(200, tail_lines(data, tail))
         if parts.path == "/stats/summary":
             return Reply(200, json.dumps(self._summary()).encode(), "application/json")

@@ -46,6 +46,7 @@ from kubelite.agent.runtime.interface import (
     LogPaths,
     StartFailure,
 )
+from kubelite.agent.runtime.process import CONTAINER_LOG_NAME
 from kubelite.agent.wakeups import Wakeups
 from kubelite.agent.worker_context import StartStage, TerminationCause, WorkerContext, pod_reference
 from kubelite.api.models.pod import PodSpec
@@ -139,7 +140,7 @@ class PodWorker:
                 if index < 0:
                     return None
                 directory = record.attempt_dirs[index]
-                return LogPaths(directory / "stdout.log", directory / "stderr.log")
+                return LogPaths(directory / CONTAINER_LOG_NAME, directory / CONTAINER_LOG_NAME)
         return None
 
     # ---- status

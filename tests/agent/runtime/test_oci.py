@@ -72,8 +72,10 @@ def test_runs_with_env_volume_logs_and_exit_code(runtime: OciRuntime, tmp_path: 
     assert result is not None
     assert (result.exit_code, result.reason) == (4, "Error")
     # "1": the shell is PID 1 of its own PID namespace.
-    assert handle.logs.stdout.read_text() == "busybox\nfrom a volume\n1\n"
-    assert handle.logs.stderr.read_text() == "oops\n"
+    # One log for both streams. Where "oops" lands among stdout's lines depends on the shell's own
+    # buffering of stdout, so only the order within each stream is checked.
+    (log,) = [path.read_text() for path in handle.logs.files]
+    assert "oops\n" in log and log.replace("oops\n", "", 1) == "busybox\nfrom a volume\n1\n"
 
 
 def test_memory_hog_is_oom_killed(runtime: OciRuntime, tmp_path: Path) -> None:

@@ -32,11 +32,11 @@ def start(
 
 
 @pytest.mark.parametrize(
-    ("script", "exit_code", "reason", "stdout", "stderr"),
+    ("script", "exit_code", "reason", "output"),
     [
-        ("echo out; echo err >&2", 0, "Completed", "out\n", "err\n"),
-        ("echo $GREETING; exit 3", 3, "Error", "hello\n", ""),
-        ("kill -SEGV $$", 139, "Error", "", ""),
+        ("echo out; echo err >&2; echo more", 0, "Completed", "out\nerr\nmore\n"),
+        ("echo $GREETING; exit 3", 3, "Error", "hello\n"),
+        ("kill -SEGV $$", 139, "Error", ""),
     ],
     ids=["completes-and-logs", "env-and-exit-code", "killed-by-signal"],
 )
@@ -46,15 +46,14 @@ def test_runs_logs_and_exits(
     script: str,
     exit_code: int,
     reason: str,
-    stdout: str,
-    stderr: str,
+    output: str,
 ) -> None:
     handle = start(runtime, tmp_path, "sh", "-c", script, env=(("GREETING", "hello"),))
     result = handle.wait(10)
     assert result is not None
     assert (result.exit_code, result.reason) == (exit_code, reason)
-    assert handle.logs.stdout.read_text() == stdout
-    assert handle.logs.stderr.read_text() == stderr
+    # stdout and stderr share one log, in the order written, as kubectl logs shows them.
+    assert [path.read_text() for path in handle.logs.files] == [output]
     assert result.finished_at >= result.started_at
 
 
@@ -109,7 +108,8 @@ def test_stop_lets_a_cooperative_container_exit_cleanly(runtime: ProcessRuntime,
     time.sleep(0.2)
     result = polite.stop(10)
     assert (result.exit_code, result.reason) == (0, "Completed")
-    assert polite.logs.stdout.read_text() == "bye\n"
+    # The shell may first report its sleeping child's SIGTERM ("Terminated") on stderr, same log.
+    assert polite.logs.stdout.read_text().endswith("bye\n")
 
 
 def test_leftover_children_are_killed_and_the_cgroup_removed(

@@ -78,8 +78,7 @@ def test_runs_with_wasi_argv_env_and_logs(
     result = handle.wait(10)
     assert result is not None
     assert (result.exit_code, result.reason) == (exit_code, reason)
-    assert handle.logs.stdout.read_text() == stdout
-    assert handle.logs.stderr.read_text() == "to stderr\n"
+    assert [path.read_text() for path in handle.logs.files] == [stdout + "to stderr\n"]
 
 
 def test_memory_hog_hits_the_wasm_memory_limit(runtime: WasmRuntime, tmp_path: Path) -> None:

@@ -118,10 +118,18 @@ class StartFailure:
 
 @dataclass(frozen=True)
 class LogPaths:
-    """Where a container's standard output and standard error are written."""
+    """Where a container's standard output and standard error are written.
+
+    The runtimes write both streams to one file, opened for appending, so the log keeps the order in
+    which lines were written, as `kubectl logs` shows them from a Kubernetes node."""
 
     stdout: Path
     stderr: Path
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Each distinct log file once, stdout's first."""
+        return tuple(dict.fromkeys((self.stdout, self.stderr)))
 
 
 def cpu_nanocores(earlier: ContainerStats, later: ContainerStats) -> int:

@@ -176,9 +176,9 @@ class OciRuntime:
             "run", "--keep", "--pid-file", str(pid_file), "--bundle", str(bundle), spec.container_id
         )
         try:
-            with open(logs.stdout, "ab") as stdout, open(logs.stderr, "ab") as stderr:
+            with open(logs.stdout, "ab") as output:
                 popen = subprocess.Popen(
-                    command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True
+                    command, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True
                 )
         except OSError as error:
             return StartFailure("RunContainerError", f"running runc failed: {error}")

@@ -60,12 +60,15 @@ def cgroup_limits(limits: ResourceLimits) -> CgroupLimits:
     )
 
 
+# Both streams of a container go to this one file, in the order they are written.
+CONTAINER_LOG_NAME = "container.log"
+
+
 def open_logs(state_dir: Path) -> LogPaths:
     state_dir.mkdir(parents=True, exist_ok=True)
-    logs = LogPaths(stdout=state_dir / "stdout.log", stderr=state_dir / "stderr.log")
-    logs.stdout.touch()
-    logs.stderr.touch()
-    return logs
+    log_file = state_dir / CONTAINER_LOG_NAME
+    log_file.touch()
+    return LogPaths(stdout=log_file, stderr=log_file)
 
 
 # The container's first step is a one-line shell script: create its cgroup and write the limits (the
@@ -127,7 +130,7 @@ class ProcessRuntime:
         if refused is not None:
             return refused  # nothing created yet: the cgroup is made by the container's first step
         try:
-            with open(logs.stdout, "ab") as stdout, open(logs.stderr, "ab") as stderr:
+            with open(logs.stdout, "ab") as output:
                 popen = subprocess.Popen(
                     joined_argv(
                         list(spec.argv),
@@ -135,8 +138,8 @@ class ProcessRuntime:
                         cgroup.procs_files() if cgroup is not None else [],
                     ),
                     stdin=subprocess.DEVNULL,
-                    stdout=stdout,
-                    stderr=stderr,
+                    stdout=output,
+                    stderr=output,
                     env=environment,
                     cwd=spec.working_dir or None,
                     start_new_session=True,

@@ -97,8 +97,10 @@ def _run_module(launch: WasmLaunch) -> tuple[int, str | None, str]:
     wasi = wasmtime.WasiConfig()
     wasi.argv = list(launch.argv)
     wasi.env = [list(pair) for pair in launch.env]
-    wasi.stdout_file = launch.stdout_path
-    wasi.stderr_file = launch.stderr_path
+    # fds 1 and 2 already append to the log file(s): WASI writes through them, so both streams stay
+    # in the order written (wasmtime's own file options would open, and truncate, separately).
+    wasi.inherit_stdout()
+    wasi.inherit_stderr()
     for host_path, guest_path, read_only in launch.preopens:
         wasi.preopen_dir(host_path, guest_path, not read_only)
     store.set_wasi(wasi)

@@ -11,6 +11,8 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
+
 from kubelite.api.resources import ResourceType
 
 from .watchcache import REGISTRY_PREFIX
@@ -52,6 +54,24 @@ def new_uid() -> str:
 
 def generate_name(prefix: str) -> str:
     return prefix + "".join(_RANDOM.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+_clone_encode = msgspec.json.Encoder().encode
+_clone_decode = msgspec.json.Decoder().decode
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data. A round trip through msgspec is several times faster than
+    `copy.deepcopy` for the nested dicts and lists objects are made of."""
+    return _clone_decode(_clone_encode(value))
+
+
+_object_decode = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+def clone_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """`clone` for a whole object, typed as one."""
+    return _object_decode(_clone_encode(obj))
 
 
 def metadata(obj: dict[str, Any]) -> dict[str, Any]:

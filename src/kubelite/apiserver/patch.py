@@ -12,8 +12,9 @@ on malformed input; it never mutates its arguments.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from .objects import clone
 
 
 class PatchError(ValueError):
@@ -27,7 +28,7 @@ class PatchError(ValueError):
 def json_merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -121,7 +122,7 @@ def json_patch(target: Any, operations: Any) -> Any:
     """RFC 6902, applied to a copy of `target`."""
     if not isinstance(operations, list):
         raise PatchError("a JSON patch must be a list of operations")
-    doc = copy.deepcopy(target)
+    doc = clone(target)
     for operation in operations:
         if not isinstance(operation, dict) or "op" not in operation:
             raise PatchError("each JSON patch operation must be an object with an 'op'")
@@ -130,19 +131,19 @@ def json_patch(target: Any, operations: Any) -> Any:
         if op in ("add", "replace", "test") and "value" not in operation:
             raise PatchError(f"operation {op!r} needs a 'value'")
         if op == "add":
-            doc = _add(doc, tokens, copy.deepcopy(operation["value"]))
+            doc = _add(doc, tokens, clone(operation["value"]))
         elif op == "remove":
             doc = _remove(doc, tokens)
         elif op == "replace":
             _get(doc, tokens)
             doc = (
-                _add(_remove(doc, tokens), tokens, copy.deepcopy(operation["value"]))
+                _add(_remove(doc, tokens), tokens, clone(operation["value"]))
                 if tokens
-                else copy.deepcopy(operation["value"])
+                else clone(operation["value"])
             )
         elif op in ("move", "copy"):
             source = _pointer(operation.get("from"))
-            value = copy.deepcopy(_get(doc, source))
+            value = clone(_get(doc, source))
             if op == "move":
                 doc = _remove(doc, source)
             doc = _add(doc, tokens, value)
@@ -207,7 +208,7 @@ def _merge_list(field: str, original: Any, patch: list[Any]) -> list[Any]:
             for item in patch
             if not (isinstance(item, dict) and item.get("$patch") == "replace")
         ]
-    merged = [copy.deepcopy(item) for item in base]
+    merged = [clone(item) for item in base]
     for item in patch:
         if not isinstance(item, dict):
             raise PatchError(f"{field}: expected objects in a list merged by {key!r}")
@@ -242,7 +243,7 @@ def _strip_directives(value: Any) -> Any:
 def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """Kubernetes' strategic merge patch for the built-in types."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     if patch.get("$patch") == "replace":
         return _strip_directives(patch)
     if patch.get("$patch") == "delete":

@@ -14,7 +14,6 @@ GuaranteedUpdate does.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ from kubelite.store.interface import KeyExistsError, KeyNotFoundError, RevisionC
 
 from . import errors
 from .admission import Admission
-from .objects import generate_name, metadata, new_uid, rfc3339, store_key
+from .objects import clone_object, generate_name, metadata, new_uid, rfc3339, store_key
 from .strategy import convert_input, merge_for_update, next_generation, prepare_for_create
 from .strict import prune_unknown_fields
 from .watchcache import CachedObject, WatchCache
@@ -187,7 +186,7 @@ class Registry:
                 if error.code == 404 and create_if_missing is not None:
                     return await create_if_missing()
                 raise
-            desired = mutate(copy.deepcopy(current))
+            desired = mutate(clone_object(current))
             if not isinstance(desired, dict):
                 raise errors.bad_request("the request body must be a JSON object")
             desired_meta = metadata(desired)
@@ -302,7 +301,7 @@ class Registry:
         self, resource: ResourceType, current: dict[str, Any], options: DeleteOptions
     ) -> dict[str, Any] | None:
         """The object with deletion recorded, or None when it should be removed right now."""
-        updated = copy.deepcopy(current)
+        updated = clone_object(current)
         meta = updated["metadata"]
         finalizers: list[str] = [f for f in meta.get("finalizers", []) if isinstance(f, str)]
         policy = options.propagation_policy

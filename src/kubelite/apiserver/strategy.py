@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 from typing import Any
 
 import msgspec
@@ -21,7 +20,7 @@ from kubelite.api.pod_resources import qos_class
 from kubelite.api.quantity import QuantityError
 from kubelite.api.resources import ResourceType
 
-from .objects import without_server_fields
+from .objects import clone_object, without_server_fields
 
 _STATUS_CLEARED_ON_CREATE = frozenset(
     {"deployments.apps", "replicasets.apps", "horizontalpodautoscalers.autoscaling", "services"}
@@ -80,7 +79,7 @@ def merge_for_update(
     if subresource == "status":
         # Only status moves, plus annotations (Kubernetes' status strategies keep the spec and
         # labels but let controllers record annotations such as a Deployment's revision).
-        merged = copy.deepcopy(current)
+        merged = clone_object(current)
         merged["status"] = new.get("status", {})
         annotations = new.get("metadata", {}).get("annotations") if isinstance(new.get("metadata"), dict) else None
         if isinstance(annotations, dict):

@@ -21,8 +21,15 @@ def _type_info(model: type) -> spec.Type:
     return spec.type_info(model)
 
 
+_FIELDS: dict[int, dict[str, spec.Type]] = {}
+
+
 def _fields(struct: spec.StructType) -> dict[str, spec.Type]:
-    return {field.encode_name: field.type for field in struct.fields}
+    """Field name to type of a struct (cached: type infos are built once per model and kept)."""
+    found = _FIELDS.get(id(struct))
+    if found is None:
+        found = _FIELDS[id(struct)] = {field.encode_name: field.type for field in struct.fields}
+    return found
 
 
 def _unknown(value: Any, kind: spec.Type, path: str, found: list[str]) -> None:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -19,7 +18,7 @@ import msgspec
 from . import errors
 from .encoding import PATCH_TYPES, check_type, decode_body, media_type
 from .http import Request, Response, StreamResponse
-from .objects import rfc3339
+from .objects import clone_object, rfc3339
 from .patch import PatchError, apply_patch
 from .proxy import proxy_pod_log
 from .registry import DeleteOptions
@@ -144,7 +143,7 @@ async def _scale(
                     )
                 ],
             )
-        updated = copy.deepcopy(current)
+        updated = clone_object(current)
         updated.setdefault("spec", {})["replicas"] = replicas
         return updated
 

@@ -17,7 +17,6 @@ import pytest
 from kubelite.api.resources import PODS, REPLICASETS
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
-from kubelite.cli.bench_controllers import replicaset_status_shim
 from kubelite.client import ApiClient
 from kubelite.client.events import format_time
 from kubelite.clock import FakeClock
@@ -57,9 +56,8 @@ class Cluster:
 
 @asynccontextmanager
 async def cluster(constructors: dict[str, ControllerConstructor] | None = None) -> AsyncIterator[Cluster]:
-    with replicaset_status_shim():
-        async with _cluster(constructors or {"replicaset": new_controller}) as running:
-            yield running
+    async with _cluster(constructors or {"replicaset": new_controller}) as running:
+        yield running
 
 
 @asynccontextmanager

@@ -10,16 +10,13 @@ ReplicaSet exists, until every pod exists, and until every pod is bound to a nod
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 
-from kubelite.api.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS, ResourceType
-from kubelite.apiserver import registry as registry_module
+from kubelite.api.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.client import ApiClient
@@ -30,27 +27,7 @@ from kubelite.scheduler.live import run_scheduler
 from kubelite.scheduler.profiles import Profile
 from kubelite.store import open_store
 
-
-@contextlib.contextmanager
-def replicaset_status_shim() -> Iterator[None]:
-    """Store a new ReplicaSet's status as `{"replicas": 0}`, as Kubernetes does.
-
-    The API server clears a created ReplicaSet's status to `{}`, which its own validation then
-    rejects (`status.replicas: Required value`), so no ReplicaSet can be created at all. Until
-    the server is fixed, the benchmark (and the controllers' tests) wrap its create step.
-    """
-    original = registry_module.prepare_for_create  # type: ignore[attr-defined]
-
-    def prepare(resource: ResourceType, obj: dict[str, Any]) -> None:
-        original(resource, obj)
-        if resource.key == "replicasets.apps" and obj.get("status") == {}:
-            obj["status"] = {"replicas": 0}
-
-    registry_module.prepare_for_create = prepare  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        registry_module.prepare_for_create = original  # type: ignore[attr-defined]
+from .bench_event_pipeline import run_event_pipeline_bench
 
 
 def _node(name: str) -> dict[str, Any]:
@@ -159,11 +136,15 @@ def bench_controllers(
     timeout: Annotated[float, typer.Option("--timeout", help="Give up after this many seconds.")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Deployments: time until every replica of N Deployments exists and is bound (fake nodes)."""
-    with replicaset_status_shim():
-        result = {"deployments": asyncio.run(run_deployment_bench(deployments, replicas, nodes, timeout))}
+    """Deployments to bound pods on fake nodes, and the event pipeline (writes to reconciles)."""
+    result = {
+        "deployments": asyncio.run(run_deployment_bench(deployments, replicas, nodes, timeout)),
+        "event_pipeline": asyncio.run(run_event_pipeline_bench()),
+    }
     if as_json:
         typer.echo(json.dumps(result))
         return
-    for key, value in result["deployments"].items():
-        typer.echo(f"{key:>32}: {value}")
+    for part, figures in result.items():
+        typer.echo(part)
+        for key, value in figures.items():
+            typer.echo(f"{key:>32}: {value}")

@@ -57,6 +57,7 @@ from kubelite.client.events import EventType, parse_time
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
 CONFIG_RETRY_SECONDS = 2.0
+INITIAL_STATUS_DELAY_SECONDS = 0.1
 DEFAULT_GRACE_SECONDS = 30
 # The final status write is waited for, but a dead API server must not hold the worker forever.
 SETTLE_TIMEOUT_SECONDS = 10.0
@@ -173,8 +174,10 @@ class PodWorker:
 
     # ---- the worker
     async def run(self) -> None:
+        # The first status (Pending, ContainerCreating) waits a moment: when the containers start
+        # within it, Running supersedes it and the pod costs one status write instead of two.
+        first_status = asyncio.ensure_future(self._publish_first())
         try:
-            self.publish()
             if await self._prepare() and await self._run_init_containers():
                 self._mark("prepared")
                 for record in self.regular:
@@ -188,6 +191,7 @@ class PodWorker:
         except (ApiError, TransportError) as error:
             log.warning("pod %s/%s: %s", self.namespace, self.name, error)
         finally:
+            first_status.cancel()
             await self._stop_all()
             self.finished = True
             if self.cause in ("deleted", None):
@@ -196,6 +200,11 @@ class PodWorker:
                     await asyncio.wait_for(self.context.status_writer.settle(self.key), SETTLE_TIMEOUT_SECONDS)
             else:
                 self.context.status_writer.forget(self.key)
+
+    async def _publish_first(self) -> None:
+        await self.context.clock.sleep(INITIAL_STATUS_DELAY_SECONDS)
+        if self._last_offered is None:
+            self.publish()
 
     def _event(self, event_type: EventType, reason: str, message: str) -> None:
         self.context.record_event(pod_reference(self.pod), event_type, reason, message)

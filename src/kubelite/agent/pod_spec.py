@@ -3,8 +3,9 @@
 Data flow: `fetch_references` reads the ConfigMaps and Secrets a pod names (env `valueFrom`,
 `envFrom`, and configMap/secret volumes) through the API, once per pod start; `prepare_volumes`
 materialises volumes under the pod's directory (emptyDir: a directory; configMap/secret: one file
-per key, as the kubelet's atomic writer lays them out, minus the symlink dance; hostPath: the host
-path itself); `container_spec` then builds the runtime record: argv with `$(VAR)` references
+per key, as the kubelet's atomic writer lays them out, minus the symlink dance; downwardAPI: one
+file per item; projected: configMap, secret and downwardAPI sources in one directory; hostPath: the
+host path itself; other sources are not mounted); `container_spec` then builds the runtime record: argv with `$(VAR)` references
 expanded as Kubernetes does (`$$` escapes), env in declaration order (envFrom first, then env),
 mounts, and limits parsed once by `kubelite.api.pod_resources`. A missing reference is a value
 (`ConfigError`), shown by the pod worker as `CreateContainerConfigError`.
@@ -67,6 +68,11 @@ def _referenced_names(spec: PodSpec) -> tuple[set[str], set[str]]:
             config_maps.add(volume.config_map.name)
         if volume.secret is not None and volume.secret.secret_name:
             secrets.add(volume.secret.secret_name)
+        for source in (volume.projected or {}).get("sources") or []:
+            if isinstance(source.get("configMap"), dict) and source["configMap"].get("name"):
+                config_maps.add(str(source["configMap"]["name"]))
+            if isinstance(source.get("secret"), dict) and source["secret"].get("name"):
+                secrets.add(str(source["secret"]["name"]))
     return config_maps, secrets
 
 
@@ -188,14 +194,88 @@ def _resource_field(container: Container, reference: Object) -> str:
     return str(value)
 
 
+def _downward_files(pod: Object, spec: PodSpec, items: list[Object]) -> dict[str, bytes] | ConfigError:
+    """downwardAPI items: fieldRef (whole label/annotation maps as key="value" lines, as the
+    kubelet writes them) and resourceFieldRef of a named container."""
+    files: dict[str, bytes] = {}
+    metadata = pod.get("metadata") or {}
+    containers = {c.name: c for c in [*(spec.init_containers or []), *spec.containers]}
+    for item in items:
+        path = str(item.get("path", ""))
+        field_path = str((item.get("fieldRef") or {}).get("fieldPath", ""))
+        if field_path in ("metadata.labels", "metadata.annotations"):
+            entries = metadata.get(field_path.partition(".")[2]) or {}
+            files[path] = "".join(f'{key}="{value}"\n' for key, value in sorted(entries.items())).encode()
+        elif field_path:
+            value = _field_value(pod, field_path)
+            if value is None:
+                return ConfigError(f"unsupported fieldPath {field_path!r} in a downwardAPI volume")
+            files[path] = value.encode()
+        elif isinstance(item.get("resourceFieldRef"), dict):
+            reference = item["resourceFieldRef"]
+            container = containers.get(str(reference.get("containerName", "")))
+            if container is None:
+                return ConfigError(f"downwardAPI volume: no container {reference.get('containerName')!r}")
+            files[path] = _resource_field(container, reference).encode()
+    return files
+
+
+def _keyed_files(
+    data: dict[str, bytes] | None, items: list[tuple[str, str]] | None, optional: bool, kind: str, name: str
+) -> dict[str, bytes] | ConfigError:
+    """configMap/secret keys as files: the chosen (key, path) items, or every key as its own path."""
+    if data is None:
+        return {} if optional else ConfigError(f'{kind} "{name}" not found')
+    chosen = items if items else [(key, key) for key in data]
+    return {path: data[key] for key, path in chosen if key in data}
+
+
+def _projected_files(pod: Object, spec: PodSpec, projected: Object, references: References) -> dict[str, bytes] | ConfigError:
+    """A projected volume: configMap, secret and downwardAPI sources merged into one directory.
+    serviceAccountToken sources are skipped (no TokenRequest here)."""
+    files: dict[str, bytes] = {}
+    for source in projected.get("sources") or []:
+        found: dict[str, bytes] | ConfigError = {}
+        for kind, store in (("configMap", references.config_maps), ("secret", references.secrets)):
+            if isinstance(source.get(kind), dict):
+                entry = source[kind]
+                name = str(entry.get("name", ""))
+                pairs = [(str(i.get("key")), str(i.get("path"))) for i in entry.get("items") or []]
+                found = _keyed_files(store.get(name), pairs, bool(entry.get("optional")), kind.lower(), name)
+        if isinstance(source.get("downwardAPI"), dict):
+            found = _downward_files(pod, spec, source["downwardAPI"].get("items") or [])
+        if isinstance(found, ConfigError):
+            return found
+        files.update(found)
+    return files
+
+
+def _write_files(target: Path, files: dict[str, bytes]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for relative, content in files.items():
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(content)
+
+
 def prepare_volumes(
-    spec: PodSpec, references: References, pod_dir: Path
+    spec: PodSpec, references: References, pod_dir: Path, pod: Object | None = None
 ) -> dict[str, tuple[Path, bool]] | ConfigError:
     """Materialise each volume; returns name -> (host path, read-only by nature)."""
     volumes: dict[str, tuple[Path, bool]] = {}
     for volume in spec.volumes or []:
         target = pod_dir / "volumes" / volume.name
-        if volume.empty_dir is not None:
+        if volume.downward_api is not None or volume.projected is not None:
+            files = (
+                _downward_files(pod or {}, spec, volume.downward_api.get("items") or [])
+                if volume.downward_api is not None
+                else _projected_files(pod or {}, spec, volume.projected or {}, references)
+            )
+            if isinstance(files, ConfigError):
+                return files
+            _write_files(target, files)
+            volumes[volume.name] = (target, True)
+        elif volume.empty_dir is not None:
             target.mkdir(parents=True, exist_ok=True)
             volumes[volume.name] = (target, False)
         elif volume.host_path is not None:
@@ -219,17 +299,11 @@ def prepare_volumes(
                     volume.secret.optional,
                 )
                 data, kind = references.secrets.get(name), "secret"
-            if data is None and not optional:
-                return ConfigError(f'{kind} "{name}" not found')
-            target.mkdir(parents=True, exist_ok=True)
-            chosen = (
-                [(item.key, item.path) for item in items] if items else [(key, key) for key in data or {}]
-            )
-            for key, relative in chosen:
-                if data is not None and key in data:
-                    destination = target / relative
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    destination.write_bytes(data[key])
+            pairs = [(item.key, item.path) for item in items] if items else None
+            keyed = _keyed_files(data, pairs, bool(optional), kind, name)
+            if isinstance(keyed, ConfigError):
+                return keyed
+            _write_files(target, keyed)
             volumes[volume.name] = (target, True)
     return volumes
 
@@ -303,5 +377,5 @@ async def resolve_pod_inputs(
         env[container.name] = rendered
     if not spec.volumes:
         return PodInputs(env, {})  # no file system work: no thread hop on the common path
-    volumes = await run_blocking(functools.partial(prepare_volumes, spec, references, pod_dir))
+    volumes = await run_blocking(functools.partial(prepare_volumes, spec, references, pod_dir, pod))
     return volumes if isinstance(volumes, ConfigError) else PodInputs(env, volumes)

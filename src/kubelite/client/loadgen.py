@@ -68,7 +68,8 @@ def request_bytes(
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """Read one response off a keep-alive connection; returns its status code."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("connection closed")
@@ -130,7 +131,7 @@ async def run_load(
                     if delay > 0:
                         await asyncio.sleep(delay)
                 writer.write(make_request(index))
-                status = await _read_response(reader)
+                status = await read_response(reader)
                 result.latencies.append(loop.time() - due)
                 result.statuses[status] = result.statuses.get(status, 0) + 1
         finally:

@@ -208,3 +208,38 @@ def test_agent_restart_keeps_pods_and_restarts_their_containers(tmp_path: Path, 
             await store.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("runtime", ["process", "oci"], ids=["process", "oci"])
+def test_security_context_user_and_non_root_policy(
+    tmp_path: Path, cgroup_parent: str, busybox_store: ImageStore, runtime: str
+) -> None:
+    needs_runc(runtime)
+    image = "busybox:latest" if runtime == "oci" else "none"
+
+    async def scenario(client: ApiClient, agent: NodeAgent) -> None:
+        # The container's runAsUser wins over the pod's; runAsGroup comes from the pod.
+        await create_bound(
+            client,
+            runtime_pod(
+                "ids",
+                runtime,
+                {"image": image, "command": ["sh", "-c", "id -u; id -g"], "securityContext": {"runAsUser": 1234}},
+                restartPolicy="Never",
+                securityContext={"runAsUser": 999, "runAsGroup": 4321},
+            ),
+        )
+        await wait_pod(client, "ids", lambda p: phase(p) == "Succeeded")
+        assert await kubectl(client, tmp_path, "logs", "ids") == "1234\n4321\n"
+        # runAsNonRoot with no user: the kubelet refuses to start it, and keeps the pod Pending.
+        await create_bound(
+            client,
+            runtime_pod("rooty", runtime, {"image": image, "command": ["true"]}, securityContext={"runAsNonRoot": True}),
+        )
+        pod = await wait_pod(
+            client, "rooty", lambda p: main_state(p).get("state", {}).get("waiting", {}).get("reason") == "CreateContainerConfigError"
+        )
+        assert "runAsNonRoot and image will run as root" in main_state(pod)["state"]["waiting"]["message"]
+        assert phase(pod) == "Pending"
+
+    run_on_node(tmp_path, cgroup_parent, scenario, image_root=busybox_store.root)

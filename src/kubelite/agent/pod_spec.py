@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.agent.runtime.interface import ContainerSpec, Mount, ResourceLimits
+from kubelite.agent.security_context import RunAs
 from kubelite.api.models.container import Container
 from kubelite.api.models.pod import PodSpec
 from kubelite.api.pod_resources import container_limits, container_requests
@@ -328,8 +329,10 @@ def container_spec(
     state_dir: Path,
     env: list[tuple[str, str]],
     volumes: dict[str, tuple[Path, bool]],
+    identity: RunAs | None = None,
 ) -> ContainerSpec:
     environment = dict(env)
+    identity = identity or RunAs()
     limits = container_limits(container)
     requests = container_requests(container)
     return ContainerSpec(
@@ -347,6 +350,8 @@ def container_spec(
             cpu_request_millicores=requests.get("cpu"),
             memory_limit_bytes=limits.get("memory"),
         ),
+        user_id=identity.uid,
+        group_id=identity.gid,
     )
 
 

@@ -125,6 +125,23 @@ def phase_of(
     return pod_phase(restart_policy, init_states, [r.phase_state() for r in regular])
 
 
+def reported_phase(
+    restart_policy: RestartPolicy, init: list[ContainerRecord], regular: list[ContainerRecord], terminating: bool
+) -> PodPhase:
+    """The phase the status shows: `phase_of`, plus two kubelet rules. A deleted pod ends terminal
+    whatever its policy (it is not restarted); and, as since 1.27, a pod is terminal only once every
+    container (sidecars included) has stopped."""
+    records = [*init, *regular]
+    phase = phase_of(restart_policy, init, regular)
+    if terminating and all(r.state != "running" for r in records):
+        phase = phase_of("Never", init, regular)
+        if phase not in ("Succeeded", "Failed"):
+            phase = "Failed"
+    if phase in ("Succeeded", "Failed") and any(r.state == "running" for r in records):
+        phase = "Running"
+    return phase
+
+
 @dataclass
 class ConditionMemory:
     """Remembers when each condition last changed, across status renders."""

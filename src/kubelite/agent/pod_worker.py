@@ -37,6 +37,7 @@ from kubelite.agent.pod_status import (
     carry_restart_counts,
     phase_of,
     pod_status,
+    reported_phase,
 )
 from kubelite.agent.probe_runner import probe_trackers, run_due_probes
 from kubelite.agent.probes import ProbeKind
@@ -47,6 +48,7 @@ from kubelite.agent.runtime.interface import (
     StartFailure,
 )
 from kubelite.agent.runtime.process import CONTAINER_LOG_NAME
+from kubelite.agent.security_context import non_root_refusal, run_as
 from kubelite.agent.wakeups import Wakeups
 from kubelite.agent.worker_context import StartStage, TerminationCause, WorkerContext, pod_reference
 from kubelite.api.models.pod import PodSpec
@@ -146,16 +148,8 @@ class PodWorker:
 
     # ---- status
     def status(self) -> Object:
-        phase = phase_of(self.restart_policy, self.init, self.regular)
-        if self.terminating and all(r.state != "running" for r in self.records()):
-            # Deleted pods end terminal: they are not restarted whatever the policy.
-            phase = phase_of("Never", self.init, self.regular)
-            if phase not in ("Succeeded", "Failed"):
-                phase = "Failed"
-        if phase in ("Succeeded", "Failed") and any(r.state == "running" for r in self.records()):
-            phase = "Running"  # as the kubelet since 1.27: terminal only once every container stopped
         return pod_status(
-            phase,
+            reported_phase(self.restart_policy, self.init, self.regular, self.terminating),
             self.init,
             self.regular,
             self._conditions,
@@ -230,14 +224,18 @@ class PodWorker:
         attempt = len(record.attempt_dirs)
         state_dir = self.pod_dir / "containers" / record.name / str(attempt)
         container_id = f"{self.uid}-{record.name}-{attempt}"
-        spec = container_spec(
-            self.pod, record.container, container_id, state_dir, self._env.get(record.name, []), self._volumes
-        )
+        identity, env = run_as(self.spec, record.container), self._env.get(record.name, [])
+        spec = container_spec(self.pod, record.container, container_id, state_dir, env, self._volumes, identity)
         record.attempt_dirs.append(state_dir)
         if attempt > 0:
             record.restart_count += 1
         record.restart_pending = False
-        started = await self.context.run_blocking(lambda: self.runtime.start(spec))
+        refusal = non_root_refusal(identity, self.name, record.name)
+        started = (
+            StartFailure("CreateContainerConfigError", refusal)
+            if refusal is not None
+            else await self.context.run_blocking(lambda: self.runtime.start(spec))
+        )
         if isinstance(started, StartFailure):
             self._event("Warning", "Failed", f"Error: {started.reason}: {started.message}")
             record.state, record.waiting_reason, record.waiting_message = (

@@ -21,7 +21,9 @@ from typing import Literal, Protocol
 from kubelite.api.quantity import parse_milli, parse_units
 
 ExitReason = Literal["Completed", "Error", "OOMKilled", "DeadlineExceeded"]
-StartFailureReason = Literal["ErrImageNeverPull", "CreateContainerError", "RunContainerError"]
+StartFailureReason = Literal[
+    "ErrImageNeverPull", "CreateContainerError", "CreateContainerConfigError", "RunContainerError"
+]
 
 # Kubernetes reports a container killed by SIGKILL (OOM or the end of the grace period) as 128 + 9.
 SIGKILL_EXIT_CODE = 137
@@ -81,6 +83,9 @@ class ContainerSpec:
     working_dir: str | None = None
     mounts: tuple[Mount, ...] = ()
     limits: ResourceLimits = field(default_factory=ResourceLimits)
+    #: The user and group ids to run as (securityContext runAsUser/runAsGroup); None: root.
+    user_id: int | None = None
+    group_id: int | None = None
 
     @property
     def argv(self) -> tuple[str, ...]:

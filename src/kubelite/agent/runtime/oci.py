@@ -92,7 +92,10 @@ def bundle_config(spec: ContainerSpec, image: ImageRecord, cgroups_path: str) ->
         "ociVersion": OCI_VERSION,
         "process": {
             "terminal": False,
-            "user": {"uid": 0, "gid": 0},
+            "user": {
+                "uid": spec.user_id or 0,
+                "gid": spec.group_id if spec.group_id is not None else (spec.user_id or 0),
+            },
             "args": argv,
             "env": [f"{name}={value}" for name, value in environment.items()],
             "cwd": spec.working_dir or image.working_dir or "/",

@@ -89,6 +89,19 @@ def joined_argv(argv: list[str], plan: CgroupPlan | None, procs_files: list[Path
     return ["/bin/sh", "-c", f'{plan.shell()}; {joins}; exec "$@"', "kubelite-start", *argv]
 
 
+def as_user(argv: list[str], uid: int | None, gid: int | None) -> list[str] | StartFailure:
+    """`argv` run as `uid`/`gid` (runAsUser/runAsGroup): `setpriv` drops root after the cgroup step,
+    which itself needs root to write cgroup.procs."""
+    if uid is None and gid is None:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return StartFailure("CreateContainerError", "runAsUser/runAsGroup need setpriv (util-linux)")
+    user = uid or 0
+    group = gid if gid is not None else user
+    return [setpriv, f"--reuid={user}", f"--regid={group}", "--clear-groups", "--", *argv]
+
+
 def start_failure_before_exec(argv: list[str], environment: dict[str, str], cwd: str | None) -> StartFailure | None:
     """What exec would refuse, found before forking (the shell step would otherwise turn it into an exit)."""
     if cwd and not os.path.isdir(cwd):
@@ -129,11 +142,14 @@ class ProcessRuntime:
         refused = start_failure_before_exec(list(spec.argv), environment, spec.working_dir)
         if refused is not None:
             return refused  # nothing created yet: the cgroup is made by the container's first step
+        argv = as_user(list(spec.argv), spec.user_id, spec.group_id)
+        if isinstance(argv, StartFailure):
+            return argv
         try:
             with open(logs.stdout, "ab") as output:
                 popen = subprocess.Popen(
                     joined_argv(
-                        list(spec.argv),
+                        argv,
                         cgroup.plan(cgroup_limits(spec.limits)) if cgroup is not None else None,
                         cgroup.procs_files() if cgroup is not None else [],
                     ),

@@ -81,12 +81,22 @@ async def probe(url: str, workers: int) -> dict[str, Any]:
     cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     return {
         "starts": starts,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": _peak_rss_mb(),
         "cpu_percent": 100.0 * cpu / wall if wall > 0 else 0.0,
         "watch_events": informer.stats.events,
         "queue_adds": queue.stats.adds,
         "deduplicated": queue.stats.deduplicated,
     }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS since exec (VmHWM): `ru_maxrss` would also count the parent's
+    memory from before the exec, since Linux keeps it across execve."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

@@ -32,11 +32,10 @@ import typer
 from kubelite.api.resources import PODS
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.client import ApiClient, HttpTransport
-from kubelite.client.informers import SharedInformerFactory, object_key, split_key
+from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.loadgen import read_response, request_bytes
-from kubelite.client.workqueue import RateLimitingQueue
 from kubelite.clock import RealClock
-from kubelite.controllers.pipeline_probe import write_sequence
+from kubelite.controllers.pipeline_probe import record_reconciles
 from kubelite.store import open_store
 
 REFERENCE = {"events_per_second": 10_000, "p99_ms": 2.0, "rss_mb": 45.0, "cpu_percent": 15.0}
@@ -194,21 +193,7 @@ async def run_informer_queue_capacity(
     unused_client = ApiClient(HttpTransport("http://127.0.0.1:9"))  # apply() never calls the server
     factory = SharedInformerFactory(unused_client, clock)
     informer = factory.informer(PODS)
-    queue: RateLimitingQueue[str] = RateLimitingQueue(clock, name="capacity")
-    informer.add_event_handler(
-        lambda obj: queue.add(object_key(obj)), lambda old, new: queue.add(object_key(new)), None
-    )
-    starts: list[tuple[str, int, float]] = []
-
-    async def worker() -> None:
-        while (key := await queue.get()) is not None:
-            started = time.monotonic()
-            namespace, name = split_key(key)
-            pod = informer.lister.get(namespace, name)
-            if pod is not None:
-                starts.append((name, write_sequence(pod), started))
-            queue.forget(key)
-            queue.done(key)
+    queue, starts, worker = record_reconciles(informer, clock, "capacity")
 
     tasks = [asyncio.create_task(worker()) for _ in range(workers)]
     applied: dict[str, list[tuple[int, float]]] = {f"bench-{i}": [] for i in range(pods)}

@@ -19,11 +19,12 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from kubelite.api.resources import PODS
 from kubelite.client import ApiClient, HttpTransport
-from kubelite.client.informers import SharedInformerFactory, object_key, split_key
+from kubelite.client.informers import SharedInformer, SharedInformerFactory, object_key, split_key
 from kubelite.client.workqueue import RateLimitingQueue
 from kubelite.clock import RealClock
 
@@ -37,26 +38,39 @@ def write_sequence(pod: dict[str, Any]) -> int:
         return -1
 
 
+Start = tuple[str, int, float]
+
+
+def record_reconciles(
+    informer: SharedInformer, clock: RealClock, name: str
+) -> tuple[RateLimitingQueue[str], list[Start], Callable[[], Coroutine[Any, Any, None]]]:
+    """Wire an informer to a work queue whose workers note each reconcile start: the pod, the
+    write number the cache holds then, and the time. Returns the queue, the notes and a worker."""
+    queue: RateLimitingQueue[str] = RateLimitingQueue(clock, name=name)
+    informer.add_event_handler(
+        lambda obj: queue.add(object_key(obj)), lambda old, new: queue.add(object_key(new)), None
+    )
+    starts: list[Start] = []
+
+    async def worker() -> None:
+        while (key := await queue.get()) is not None:
+            started = time.monotonic()
+            namespace, pod_name = split_key(key)
+            pod = informer.lister.get(namespace, pod_name)
+            if pod is not None:
+                starts.append((pod_name, write_sequence(pod), started))
+            queue.forget(key)
+            queue.done(key)
+
+    return queue, starts, worker
+
+
 async def probe(url: str, workers: int) -> dict[str, Any]:
     clock = RealClock()
     client = ApiClient(HttpTransport(url))
     factory = SharedInformerFactory(client, clock)
     informer = factory.informer(PODS)
-    queue: RateLimitingQueue[str] = RateLimitingQueue(clock, name="probe")
-    informer.add_event_handler(
-        lambda obj: queue.add(object_key(obj)), lambda old, new: queue.add(object_key(new)), None
-    )
-    starts: list[tuple[str, int, float]] = []
-
-    async def worker() -> None:
-        while (key := await queue.get()) is not None:
-            started = time.monotonic()
-            namespace, name = split_key(key)
-            pod = informer.lister.get(namespace, name)
-            if pod is not None:
-                starts.append((name, write_sequence(pod), started))
-            queue.forget(key)
-            queue.done(key)
+    queue, starts, worker = record_reconciles(informer, clock, "probe")
 
     stop = asyncio.Event()
     factory.start(stop)

@@ -229,3 +229,42 @@ def test_sidecar_runs_through_init_and_beside_the_app_then_stops(tmp_path: Path,
         assert conditions["Initialized"] == "True"
 
     run_on_node(tmp_path, cgroup_parent, scenario)
+
+
+@pytest.mark.parametrize(
+    ("hook", "expect_file"),
+    [("exec", True), ("sleep", False)],
+    ids=["exec-hook-runs-before-sigterm", "sleep-hook-delays-sigterm"],
+)
+def test_pre_stop_hook_runs_within_the_grace_period(
+    tmp_path: Path, cgroup_parent: str, hook: str, expect_file: bool
+) -> None:
+    async def scenario(client: ApiClient, agent: NodeAgent) -> None:
+        marker, seen_term = tmp_path / "pre-stop", tmp_path / "term"
+        handler = (
+            {"exec": {"command": ["sh", "-c", f"echo hook > {marker}"]}}
+            if hook == "exec"
+            else {"sleep": {"seconds": 1}}
+        )
+        # The app records whether the hook had run when SIGTERM arrived.
+        script = f"trap 'test -f {marker} && echo yes > {seen_term}; echo no >> {seen_term}; exit 0' TERM; while :; do sleep 0.05; done"
+        await create_bound(
+            client,
+            pod_manifest(
+                "hooked",
+                ["sh", "-c", script],
+                container={"lifecycle": {"preStop": handler}},
+                terminationGracePeriodSeconds=10,
+            ),
+        )
+        await wait_pod(client, "hooked", lambda p: phase(p) == "Running")
+        began = asyncio.get_running_loop().time()
+        await client.delete(PODS, "hooked", "default")
+        await wait_for(lambda: seen_term.exists() and seen_term.read_text().endswith("no\n"), 10)
+        elapsed = asyncio.get_running_loop().time() - began
+        assert seen_term.read_text().startswith("yes") == expect_file
+        if hook == "sleep":
+            assert 0.9 <= elapsed < 5  # SIGTERM only after the hook's second
+        assert "Killing" in {e["reason"] for e in (await client.list(EVENTS, "default"))["items"]}
+
+    run_on_node(tmp_path, cgroup_parent, scenario)

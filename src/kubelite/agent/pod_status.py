@@ -17,7 +17,8 @@ from typing import Any, Literal
 from kubelite.agent.lifecycle import ContainerState, PodPhase, RestartPolicy, pod_phase
 from kubelite.agent.node_status import rfc3339
 from kubelite.agent.probes import ProbeKind, ProbeTracker
-from kubelite.agent.runtime.interface import ContainerExit, ContainerHandle
+from kubelite.agent.runtime.interface import ContainerExit, ContainerHandle, LogPaths
+from kubelite.agent.runtime.process import CONTAINER_LOG_NAME
 from kubelite.api.models.container import Container
 
 Object = dict[str, Any]
@@ -49,6 +50,14 @@ class ContainerRecord:
     @property
     def name(self) -> str:
         return self.container.name
+
+    def attempt_logs(self, previous: bool) -> LogPaths | None:
+        """The log file(s) of the current (or previous) attempt, if there is one."""
+        index = len(self.attempt_dirs) - (2 if previous else 1)
+        if index < 0:
+            return None
+        log_file = self.attempt_dirs[index] / CONTAINER_LOG_NAME
+        return LogPaths(log_file, log_file)
 
     @property
     def sidecar(self) -> bool:

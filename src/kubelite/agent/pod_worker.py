@@ -39,7 +39,7 @@ from kubelite.agent.pod_status import (
     pod_status,
     reported_phase,
 )
-from kubelite.agent.probe_runner import probe_trackers, run_due_probes
+from kubelite.agent.probe_runner import probe_trackers, run_due_probes, run_pre_stop
 from kubelite.agent.probes import ProbeKind
 from kubelite.agent.runtime.interface import (
     ContainerExit,
@@ -47,7 +47,6 @@ from kubelite.agent.runtime.interface import (
     LogPaths,
     StartFailure,
 )
-from kubelite.agent.runtime.process import CONTAINER_LOG_NAME
 from kubelite.agent.security_context import non_root_refusal, run_as
 from kubelite.agent.wakeups import Wakeups
 from kubelite.agent.worker_context import StartStage, TerminationCause, WorkerContext, pod_reference
@@ -137,14 +136,8 @@ class PodWorker:
 
     def log_paths(self, container: str, previous: bool) -> LogPaths | None:
         """The log files of a container's current (or previous) attempt."""
-        for record in self.records():
-            if record.name == container:
-                index = len(record.attempt_dirs) - (2 if previous else 1)
-                if index < 0:
-                    return None
-                directory = record.attempt_dirs[index]
-                return LogPaths(directory / CONTAINER_LOG_NAME, directory / CONTAINER_LOG_NAME)
-        return None
+        found = [record for record in self.records() if record.name == container]
+        return found[0].attempt_logs(previous) if found else None
 
     # ---- status
     def status(self) -> Object:
@@ -394,19 +387,33 @@ class PodWorker:
             record, self.context.host_ip, self.context.http, execute, self.context.run_blocking, unhealthy
         )
         if restart_for is not None and record.handle is not None:
-            handle = record.handle
             probe = getattr(record.container, f"{restart_for}_probe")
             grace = float(probe.termination_grace_period_seconds or self._grace_seconds)
             self._event("Normal", "Killing", f"Container {record.name} failed {restart_for} probe, will be restarted")
-            exit = await self.context.run_blocking(functools.partial(handle.stop, grace))
+            exit = await self._kill(record, grace)
             self._on_exit(record, exit, restartable=True)
+
+    async def _kill(self, record: ContainerRecord, grace: float) -> ContainerExit:
+        """The kubelet's killContainer: the preStop hook first, within the grace period, then
+        SIGTERM and, once what is left of the grace period has passed, SIGKILL."""
+        handle = record.handle
+        assert handle is not None
+        began = self.context.clock.monotonic()
+        execute = self.context.exec_for(
+            self.runtime.NAME, record.runtime_id.partition("://")[2], self._env.get(record.name, [])
+        )
+        failure = await run_pre_stop(
+            record.container, self.context.host_ip, self.context.http, execute, self.context.run_blocking, grace
+        )
+        if failure is not None:
+            self._event("Warning", "FailedPreStopHook", f"PreStopHook failed: {failure}".rstrip(": "))
+        remaining = max(0.0, grace - (self.context.clock.monotonic() - began))
+        return cast(ContainerExit, await self.context.run_blocking(functools.partial(handle.stop, remaining)))
 
     async def _stop_all(self) -> None:
         async def stop(record: ContainerRecord) -> None:
-            handle = record.handle
-            assert handle is not None
             self._event("Normal", "Killing", f"Stopping container {record.name}")
-            exit = await self.context.run_blocking(lambda: handle.stop(self._grace_seconds))
+            exit = await self._kill(record, self._grace_seconds)
             self._on_exit(record, exit, restartable=False)
 
         # Regular containers first, then sidecars, so that these serve the others to the end.

@@ -5,14 +5,18 @@ The pod worker asks `probe_settings` for the Kubernetes timing fields (defaults 
 Targets: httpGet and tcpSocket go to `probe.host` or the pod's IP (host networking: the node's
 address), with named ports resolved against the container's ports; exec runs through the
 `ExecInContainer` the runtime provides (host processes for `process`, `runc exec` for `oci`; wasm
-modules have no exec, which Kubernetes reports as a probe error, i.e. a failure).
+modules have no exec, which Kubernetes reports as a probe error, i.e. a failure). `lifecycle_check`
+runs a preStop hook handler the same way (plus the `sleep` action).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
+import msgspec
 
 from kubelite.agent.probes import (
     ExecInContainer,
@@ -82,3 +86,29 @@ def build_check(
         host = tcp_action.host or pod_ip
         return lambda: tcp_socket_probe(host, tcp_port, timeout)
     return lambda: ProbeOutcome("Failure", "probe has no handler (exec, httpGet or tcpSocket)")
+
+
+def lifecycle_check(
+    handler: dict[str, Any],
+    container: Container,
+    pod_ip: str,
+    http: httpx.Client,
+    execute: ExecInContainer | None,
+    timeout_seconds: float,
+) -> ProbeCheck:
+    """A blocking run of a lifecycle hook handler (preStop): exec, httpGet and tcpSocket as probes
+    do, or `sleep`, each bounded by `timeout_seconds` (what is left of the grace period)."""
+    if isinstance(handler.get("sleep"), dict):
+        seconds = min(timeout_seconds, float(handler["sleep"].get("seconds") or 0))
+
+        def pause() -> ProbeOutcome:
+            time.sleep(max(0.0, seconds))
+            return ProbeOutcome("Success")
+
+        return pause
+    try:
+        probe = msgspec.convert({**handler, "timeoutSeconds": max(1, int(timeout_seconds))}, Probe)
+    except msgspec.ValidationError as error:
+        problem = f"invalid lifecycle handler: {error}"
+        return lambda: ProbeOutcome("Failure", problem)
+    return build_check(probe, container, pod_ip, http, execute)

@@ -6,7 +6,7 @@ only it runs; then liveness and readiness do. Each check (`probe_checks.build_ch
 HTTP, TCP), so it runs through the worker's `run_blocking`. A failing probe is reported as the
 kubelet's `Unhealthy` Warning ("Liveness probe failed: ..."); a readiness verdict sets the
 container's `ready`; a liveness or startup verdict of Unhealthy is returned so that the worker stops
-and restarts the container.
+and restarts the container. `run_pre_stop` runs a container's preStop hook before it is killed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from kubelite.agent.pod_status import ContainerRecord
-from kubelite.agent.probe_checks import build_check, probe_settings
+from kubelite.agent.probe_checks import build_check, lifecycle_check, probe_settings
 from kubelite.agent.probes import ExecInContainer, ProbeKind, ProbeTracker
 from kubelite.api.models.container import Container
 from kubelite.clock import Clock
@@ -67,3 +67,19 @@ async def run_due_probes(
         if tracker.wants_restart and record.handle is not None:
             return kind
     return None
+
+
+async def run_pre_stop(
+    container: Container,
+    host_ip: str,
+    http: httpx.Client,
+    execute: ExecInContainer | None,
+    run_blocking: Callable[[Callable[[], Any]], Awaitable[Any]],
+    grace_seconds: float,
+) -> str | None:
+    """Run the container's preStop hook, if any, within the grace period; its failure message."""
+    handler = (container.lifecycle or {}).get("preStop")
+    if not isinstance(handler, dict) or grace_seconds <= 0:
+        return None
+    outcome = await run_blocking(lifecycle_check(handler, container, host_ip, http, execute, grace_seconds))
+    return str(outcome.message) if outcome.result == "Failure" else None

@@ -17,7 +17,7 @@ def _close(store: Store) -> None:
 @pytest.mark.parametrize(
     ("url", "error"),
     [
-        pytest.param("etcd://127.0.0.1:2379", NotImplementedError, id="etcd-not-yet"),
+        pytest.param("etcd://127.0.0.1:2379", ValueError, id="etcd-not-available"),
         pytest.param("postgres://db/kubelite", ValueError, id="unknown-scheme"),
         pytest.param("store.db", ValueError, id="no-scheme"),
         pytest.param("sqlite://", ValueError, id="sqlite-without-path"),

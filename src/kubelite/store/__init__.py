@@ -54,7 +54,7 @@ def open_store(url: str) -> Store:
             raise ValueError(f"SQLite URL {url!r} needs a file: sqlite:///relative.db or sqlite:////abs.db")
         return SQLiteStore(rest[1:])
     if scheme == "etcd":
-        raise NotImplementedError(
-            f"the etcd store backend ({url}) is not implemented yet; use sqlite:///path.db or memory://"
+        raise ValueError(
+            f"the etcd store backend ({url}) is not available in this version; use sqlite:///path.db or memory://"
         )
     raise ValueError(f"unknown store URL scheme {scheme!r} in {url!r}: use memory://, sqlite:// or etcd://")

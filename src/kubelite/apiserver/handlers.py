@@ -7,11 +7,9 @@ bytes where it can (GET, LIST and watch events are never re-encoded per request)
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
@@ -27,12 +25,13 @@ from .http import Request, Response, StreamResponse
 from .objects import collection_prefix, metadata, rfc3339
 from .patch import PatchError, apply_patch
 from .registry import DeleteOptions, Registry, Written
-from .routing import ResourceRequest
+from .routing import ResourceRequest, int_param
 from .selection import Selection, build_selection
 from .strict import unknown_fields
 from .subresources import handle_subresource
 from .tables import render_table
-from .watchcache import CachedObject, EventType, WatchCache, Watcher, frame
+from .watch import open_watch
+from .watchcache import CachedObject, WatchCache
 
 _encode = msgspec.json.encode
 BOOKMARK_INTERVAL_SECONDS = 30.0
@@ -59,13 +58,17 @@ def _check_fields(query: dict[str, str], resource: ResourceType, obj: Any) -> No
     """With fieldValidation=Strict (kubectl's default), unknown fields are a 400, as in Kubernetes."""
     mode = query.get("fieldValidation", "")
     if mode not in ("", "Ignore", "Warn", "Strict"):
-        raise errors.bad_request(f'fieldValidation: unsupported value "{mode}"; supported values: "Ignore", "Warn", "Strict"')
+        raise errors.bad_request(
+            f'fieldValidation: unsupported value "{mode}"; supported values: "Ignore", "Warn", "Strict"'
+        )
     if mode != "Strict" or not isinstance(obj, dict):
         return
     cleaned = _without_directives(obj)
     unknown = unknown_fields(resource.key, cleaned)
     if unknown:
-        raise errors.bad_request("strict decoding error: " + ", ".join(f'unknown field "{path}"' for path in unknown))
+        raise errors.bad_request(
+            "strict decoding error: " + ", ".join(f'unknown field "{path}"' for path in unknown)
+        )
 
 
 def _without_directives(value: Any) -> Any:
@@ -82,16 +85,6 @@ def _resource_version_of(body: Any) -> str | None:
     meta = body.get("metadata") if isinstance(body, dict) else None
     version = meta.get("resourceVersion") if isinstance(meta, dict) else None
     return str(version) if version not in (None, "") else None
-
-
-def _int_param(query: dict[str, str], name: str) -> int | None:
-    value = query.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise errors.bad_request(f"{name}: invalid integer {value!r}") from None
 
 
 class ResourceHandlers:
@@ -156,7 +149,7 @@ class ResourceHandlers:
     async def _list(self, request: Request, target: ResourceRequest, query: dict[str, str]) -> Response:
         resource = target.resource
         selection = build_selection(resource, query.get("labelSelector", ""), query.get("fieldSelector", ""))
-        limit = _int_param(query, "limit") or 0
+        limit = int_param(query, "limit") or 0
         token = query.get("continue", "")
         if token:
             items, revision, next_token = await self._continue_list(
@@ -232,99 +225,7 @@ class ResourceHandlers:
             start_key = page.items[-1].key + "\x00"
 
     def _watch(self, request: Request, target: ResourceRequest, query: dict[str, str]) -> StreamResponse:
-        resource = target.resource
-        selection = build_selection(resource, query.get("labelSelector", ""), query.get("fieldSelector", ""))
-        if target.name is not None:
-            selection = selection.with_name(target.name)
-        version = query.get("resourceVersion", "")
-        after: int | None = None
-        if version not in ("", "0"):
-            try:
-                after = int(version)
-            except ValueError:
-                raise errors.bad_request(f'invalid resource version "{version}"') from None
-        timeout = _int_param(query, "timeoutSeconds")
-        bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
-        as_table = wants_table(request)
-        watcher = Watcher(resource.key, target.namespace, selection.matches)
-        try:
-            self._cache.subscribe(watcher, after)
-            gone = False
-        except CompactedError:
-            gone = True
-        return StreamResponse(
-            200, self._watch_stream(resource, watcher, gone, timeout, bookmarks, as_table, request)
-        )
-
-    async def _watch_stream(
-        self,
-        resource: ResourceType,
-        watcher: Watcher,
-        gone: bool,
-        timeout: int | None,
-        bookmarks: bool,
-        as_table: bool,
-        request: Request,
-    ) -> AsyncIterator[bytes]:
-        if gone:
-            error = errors.gone("too old resource version")
-            yield b'{"type":"ERROR","object":' + error.body() + b"}\n"
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout if timeout else None
-        render: Callable[[EventType, CachedObject], bytes]
-        if as_table:
-
-            def render(event_type: EventType, item: CachedObject) -> bytes:
-                table = render_table(
-                    resource,
-                    [item.obj],
-                    self._clock.now(),
-                    request,
-                    item.obj["metadata"]["resourceVersion"],
-                    "",
-                )
-                return frame(event_type, _encode(table))
-        else:
-
-            def render(event_type: EventType, item: CachedObject) -> bytes:
-                return frame(event_type, item.raw)
-
-        try:
-            while True:
-                wait = BOOKMARK_INTERVAL_SECONDS
-                if deadline is not None:
-                    wait = min(wait, deadline - loop.time())
-                    if wait <= 0:
-                        return
-                try:
-                    message = await asyncio.wait_for(watcher.queue.get(), wait)
-                except TimeoutError:
-                    if bookmarks:
-                        yield self._bookmark(resource)
-                    continue
-                if message is None:
-                    return
-                chunk = [render(*message)]
-                while not watcher.queue.empty() and len(chunk) < 256:
-                    extra = watcher.queue.get_nowait()
-                    if extra is None:
-                        yield b"".join(chunk)
-                        return
-                    chunk.append(render(*extra))
-                yield b"".join(chunk)
-        finally:
-            self._cache.unsubscribe(watcher)
-
-    def _bookmark(self, resource: ResourceType) -> bytes:
-        body = _encode(
-            {
-                "kind": resource.kind,
-                "apiVersion": resource.api_version,
-                "metadata": {"resourceVersion": str(self._cache.revision)},
-            }
-        )
-        return frame("BOOKMARK", body)
+        return open_watch(self._cache, self._clock, request, target, query)
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -446,7 +347,7 @@ class ResourceHandlers:
         if request.body.strip():
             body = decode_body(request)
         preconditions = body.get("preconditions") or {}
-        grace = body.get("gracePeriodSeconds", _int_param(query, "gracePeriodSeconds"))
+        grace = body.get("gracePeriodSeconds", int_param(query, "gracePeriodSeconds"))
         if grace is not None and not isinstance(grace, int):
             raise errors.bad_request("gracePeriodSeconds must be an integer")
         policy = body.get("propagationPolicy", query.get("propagationPolicy")) or None

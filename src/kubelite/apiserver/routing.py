@@ -33,6 +33,17 @@ def parse_query(query_string: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(query_string, keep_blank_values=True).items()}
 
 
+def int_param(query: dict[str, str], name: str) -> int | None:
+    """An integer query parameter, or None when absent; a 400 when it is not an integer."""
+    value = query.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.bad_request(f"{name}: invalid integer {value!r}") from None
+
+
 def is_watch(query: dict[str, str]) -> bool:
     return query.get("watch", "").lower() in ("true", "1")
 

@@ -282,16 +282,14 @@ class PodWorker:
         record.state, record.exit = "terminated", exit
         return False
 
-    async def _collect_exit(self, record: ContainerRecord) -> ContainerExit | None:
-        """The container's exit, if its runtime has reported one (no system call otherwise)."""
+    async def _collect_exit(self, record: ContainerRecord, resync: bool = False) -> ContainerExit | None:
+        """The container's exit, if its runtime has reported one (no system call otherwise), or,
+        on a `resync` pass, if asking the handle finds one."""
         handle = record.handle
-        if handle is None or not self._wakeups.take_exit(handle):
+        if handle is None or not (self._wakeups.take_exit(handle) or resync):
             return None
         # Reading the exit reaps the process and removes its cgroup: blocking work, off the loop.
-        exit = cast(ContainerExit | None, await self.context.run_blocking(handle.poll))
-        if exit is None:
-            self._wakeups.watch(handle)  # a spurious report: wait for the real one
-        return exit
+        return cast(ContainerExit | None, await self.context.run_blocking(handle.poll))
 
     async def _restart_if_due(self, record: ContainerRecord) -> bool:
         if record.restart_pending and not self.context.backoff.in_backoff((self.uid, record.name)):
@@ -350,9 +348,10 @@ class PodWorker:
     async def _supervise(self) -> None:
         supervised = [*(r for r in self.init if r.sidecar), *self.regular]
         while not self.terminating:
+            resync = self._wakeups.resync_due(self.context.resync_seconds)
             for record in supervised:
                 if record.state == "running":
-                    exit = await self._collect_exit(record)
+                    exit = await self._collect_exit(record, resync)
                     if exit is not None:
                         self._on_exit(record, exit, restartable=True)
                     else:

@@ -5,7 +5,7 @@ the reaper or zygote-reader thread); the push hops onto the event loop, records 
 exited and wakes the worker. `sleep(seconds)` returns at the first of: the timeout (the next probe
 or back-off on the injected clock), an exit, or `nudge()` (termination was asked). `take_exit`
 tells whether a handle has reported its exit, so the worker reads (and reaps) only containers that
-have actually ended.
+have actually ended; `resync_due` lets it ask every container anyway once per resync interval.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class Wakeups:
         self._clock = clock
         self._event = asyncio.Event()
         self._exited: list[ContainerHandle] = []
+        self._last_resync = clock.monotonic()
 
     def nudge(self) -> None:
         self._event.set()
@@ -48,6 +49,15 @@ class Wakeups:
         if not any(reported is handle for reported in self._exited):
             return False
         self._exited = [reported for reported in self._exited if reported is not handle]
+        return True
+
+    def resync_due(self, interval: float) -> bool:
+        """True at most once per `interval`: time to ask every container directly, a safety net
+        should an exit report ever be lost."""
+        now = self._clock.monotonic()
+        if now - self._last_resync < interval:
+            return False
+        self._last_resync = now
         return True
 
     async def sleep(self, seconds: float) -> None:

@@ -189,6 +189,9 @@ def test_kubectl_logs_and_top_go_through_the_api_server(tmp_path: Path, cgroup_p
         await wait_for(lambda: bool(agent.find_logs("default", "talker", "main", False)), 5)
         assert (await kubectl(client, tmp_path, "logs", "talker")).startswith("first\n")
         assert await kubectl(client, tmp_path, "logs", "talker", "--tail=1", "-c", "main") in ("first\n", "second\n")
+        assert await kubectl(client, tmp_path, "logs", "talker", "--limit-bytes=3") == "fir"
+        # -f stops at the byte limit too, although the container keeps running.
+        assert await asyncio.wait_for(kubectl(client, tmp_path, "logs", "-f", "talker", "--limit-bytes=4"), 10) == "firs"
         await asyncio.sleep(1.0)  # two stats samples, 0.3 s apart
         top_pods = await kubectl(client, tmp_path, "top", "pods", "--no-headers")
         assert top_pods.split()[0] == "talker"

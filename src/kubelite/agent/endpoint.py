@@ -1,10 +1,10 @@
 """The agent's own HTTP endpoint (the kubelet's port 10250): container logs, stats and metrics.
 
 Routes (GET only, one request per connection):
-- `/containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=`: the container's
-  output, stdout and stderr interleaved as written (the runtimes append both to one file);
-  `follow` keeps streaming (chunked) until the attempt ends or
-  the client goes away;
+- `/containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=`: the
+  container's output, stdout and stderr interleaved as written (the runtimes append both to one
+  file); `follow` keeps streaming (chunked) until the attempt ends, `limitBytes` is reached, or the
+  client goes away;
 - `/stats/summary`: the last `Summary` (see `kubelite.agent.stats`) as JSON;
 - `/metrics`: Prometheus exposition; `/healthz`: "ok".
 HTTP is parsed with h11; the API server's `pods/log` proxy and metrics.k8s.io view call it with
@@ -59,6 +59,18 @@ def tail_lines(data: bytes, count: int | None) -> bytes:
         return b""
     lines = data.splitlines(keepends=True)
     return b"".join(lines[-count:])
+
+
+async def limited(chunks: AsyncIterator[bytes], limit: int | None) -> AsyncIterator[bytes]:
+    """At most `limit` bytes of `chunks` (kubectl logs --limit-bytes), then the stream ends."""
+    left = limit
+    async for chunk in chunks:
+        if left is not None:
+            chunk, left = chunk[:left], left - len(chunk[:left])
+        if chunk:
+            yield chunk
+        if left == 0:
+            return
 
 
 async def follow_logs(target: LogTarget, tail: int | None, clock: Clock) -> AsyncIterator[bytes]:
@@ -127,10 +139,11 @@ class AgentEndpoint:
             if isinstance(found, str):
                 return Reply(404, found.encode())
             tail = int(query["tailLines"]) if query.get("tailLines", "").lstrip("-").isdigit() else None
+            limit = int(query["limitBytes"]) if query.get("limitBytes", "").isdigit() else None
             if query.get("follow", "false") == "true":
-                return Reply(200, follow_logs(found, tail, self._clock))
-            data = b"".join(p.read_bytes() for p in found.paths.files if p.exists())
-            return Reply(200, tail_lines(data, tail))
+                return Reply(200, limited(follow_logs(found, tail, self._clock), limit))
+            data = tail_lines(b"".join(p.read_bytes() for p in found.paths.files if p.exists()), tail)
+            return Reply(200, data if limit is None else data[:limit])
         if parts.path == "/stats/summary":
             return Reply(200, json.dumps(self._summary()).encode(), "application/json")
         if parts.path == "/metrics":

@@ -3,7 +3,7 @@
 Data flow: the pod (and its node) are read from the registry; the container defaults to the pod's
 only container (several containers without `container=` is a 400, with kubectl's wording); the
 node's agent is addressed by its InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, and
-`GET /containerLogs/{ns}/{pod}/{container}?follow=&previous=&tailLines=` is streamed back with
+`GET /containerLogs/{ns}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=` is streamed back with
 httpx, chunk by chunk, so `kubectl logs -f` follows the container live.
 """
 
@@ -55,7 +55,8 @@ async def proxy_pod_log(
     base = agent_base_url((await registry.get(NODES, None, str(node_name))).obj)
     if base is None:
         raise errors.service_unavailable(f'node "{node_name}" has no agent endpoint able to serve logs')
-    options: dict[str, str] = {key: query[key] for key in ("follow", "previous", "tailLines") if key in query}
+    forwarded = ("follow", "previous", "tailLines", "limitBytes")
+    options: dict[str, str] = {key: query[key] for key in forwarded if key in query}
     url = f"{base}/containerLogs/{quote(str(namespace))}/{quote(name)}/{quote(container)}"
     if options:
         url += "?" + urlencode(options)

@@ -4,9 +4,8 @@ Data flow: `run` resolves the pod's ConfigMaps/Secrets and volumes (`pod_spec`),
 containers one at a time to success, starts the regular containers through the runtime the pod's
 `runtimeClassName` chose, then supervises: it sleeps until a container's exit is pushed by the
 runtime (`ContainerHandle.notify_exit`: a pidfd or the zygote's report, never a poll), a probe or a
-back-off is due, or termination is asked; it applies the
-restart policy with CrashLoopBackOff (`lifecycle`), runs startup, liveness and readiness probes
-(`probe_checks`), and offers the rendered status (`pod_status`) to the coalescing `StatusWriter`
+back-off is due, or termination is asked; it applies the restart policy with CrashLoopBackOff
+(`lifecycle`), runs startup, liveness and readiness probes (`probe_runner`), and offers the rendered status (`pod_status`) to the coalescing `StatusWriter`
 whenever it changed. `request_termination(grace, cause)` stops every container, SIGTERM then SIGKILL
 after the grace period. Only when the pod was deleted through the API (cause "deleted") does the
 worker write a final status, after which the agent deletes the pod object with grace 0; a pod that
@@ -41,12 +40,7 @@ from kubelite.agent.pod_status import (
 )
 from kubelite.agent.probe_runner import probe_trackers, run_due_probes, run_pre_stop
 from kubelite.agent.probes import ProbeKind
-from kubelite.agent.runtime.interface import (
-    ContainerExit,
-    ContainerRuntime,
-    LogPaths,
-    StartFailure,
-)
+from kubelite.agent.runtime.interface import ContainerExit, ContainerRuntime, LogPaths, StartFailure
 from kubelite.agent.security_context import non_root_refusal, run_as
 from kubelite.agent.wakeups import Wakeups
 from kubelite.agent.worker_context import StartStage, TerminationCause, WorkerContext, pod_reference

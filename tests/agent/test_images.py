@@ -114,3 +114,12 @@ def test_remove_and_missing_sources(tmp_path: Path) -> None:
     assert isinstance(store.import_image(tmp_path / "absent.tar", "x"), ImportFailure)
     store.import_image(MODULES / "spin.wat", "spin")
     assert store.remove("spin") and store.lookup("spin") is None and not store.remove("spin")
+
+
+def test_a_running_agent_sees_images_imported_by_another_process(tmp_path: Path) -> None:
+    agent_view, importer = ImageStore(tmp_path), ImageStore(tmp_path)  # two processes' stores
+    assert agent_view.lookup("echo:v1") is None
+    importer.import_image(MODULES / "echo.wat", "echo:v1")
+    assert agent_view.lookup("echo:v1") is not None  # the cached index noticed the new file
+    importer.remove("echo:v1")
+    assert agent_view.lookup("echo:v1") is None

@@ -75,6 +75,10 @@ class ImageStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # The parsed index and the identity of the file it came from: a container start costs one
+        # stat, not a read and parse. The index is replaced atomically (new inode) by every write,
+        # including `kubelite image import` in another process, so a changed file is always seen.
+        self._cached: tuple[tuple[int, int, int], dict[str, ImageRecord]] | None = None
 
     def list(self) -> list[ImageRecord]:
         return sorted(self._read_index().values(), key=lambda record: record.reference)
@@ -148,8 +152,14 @@ class ImageStore:
         return self.root
 
     def _read_index(self) -> dict[str, ImageRecord]:
+        """A copy of the index (callers may change it before `_write_index`)."""
+        path = self.root / "index.json"
         try:
-            raw = json.loads((self.root / "index.json").read_text())
+            status = path.stat()
+            identity = (status.st_ino, status.st_mtime_ns, status.st_size)
+            if self._cached is not None and self._cached[0] == identity:
+                return dict(self._cached[1])
+            raw = json.loads(path.read_text())
         except FileNotFoundError:
             return {}
         records: dict[str, ImageRecord] = {}
@@ -157,7 +167,8 @@ class ImageStore:
             for sequence in ("env", "entrypoint", "cmd"):
                 fields[sequence] = tuple(fields.get(sequence, ()))
             records[reference] = ImageRecord(**fields)
-        return records
+        self._cached = (identity, records)
+        return dict(records)
 
     def _write_index(self, index: dict[str, ImageRecord]) -> None:
         partial = self._ensure_root() / "index.json.partial"

@@ -275,7 +275,14 @@ def bench_pod_startup(
     image: Annotated[
         str, typer.Option("--image", help="Image (wasm: the example module; oci: busybox:latest).")
     ] = "",
-    image_root: Annotated[Path | None, typer.Option("--image-root", help="The local image store.")] = None,
+    image_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--image-root",
+            help="The image store itself (DATA_DIR/images for `kubelite image import --data-dir DATA_DIR`; "
+            "default: the import's default store).",
+        ),
+    ] = None,
     transport: Annotated[
         str, typer.Option("--transport", help="How scheduler and agent reach the server: inprocess | http.")
     ] = "inprocess",

@@ -243,3 +243,36 @@ def test_security_context_user_and_non_root_policy(
         assert phase(pod) == "Pending"
 
     run_on_node(tmp_path, cgroup_parent, scenario, image_root=busybox_store.root)
+
+
+TERMINATION_CASES = {
+    # The container writes its own message to terminationMessagePath (bind-mounted by the agent).
+    "oci-file": (
+        "oci",
+        {"image": "busybox:latest", "command": ["sh", "-c", "echo bad config > /dev/termination-log; exit 2"]},
+        "bad config\n",
+    ),
+    # No message written: FallbackToLogsOnError takes the log's tail.
+    "process-fallback-to-logs": (
+        "process",
+        {
+            "image": "none",
+            "command": ["sh", "-c", "echo starting; echo boom >&2; exit 3"],
+            "terminationMessagePolicy": "FallbackToLogsOnError",
+        },
+        "starting\nboom\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TERMINATION_CASES), ids=sorted(TERMINATION_CASES))
+def test_termination_message(tmp_path: Path, cgroup_parent: str, busybox_store: ImageStore, case: str) -> None:
+    runtime, container, message = TERMINATION_CASES[case]
+    needs_runc(runtime)
+
+    async def scenario(client: ApiClient, agent: NodeAgent) -> None:
+        await create_bound(client, runtime_pod("ending", runtime, container, restartPolicy="Never"))
+        pod = await wait_pod(client, "ending", lambda p: phase(p) == "Failed")
+        assert main_state(pod)["state"]["terminated"]["message"] == message
+
+    run_on_node(tmp_path, cgroup_parent, scenario, image_root=busybox_store.root)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from pathlib import Path
@@ -42,6 +43,7 @@ from kubelite.agent.probe_runner import probe_trackers, run_due_probes, run_pre_
 from kubelite.agent.probes import ProbeKind
 from kubelite.agent.runtime.interface import ContainerExit, ContainerRuntime, LogPaths, StartFailure
 from kubelite.agent.security_context import non_root_refusal, run_as
+from kubelite.agent.termination_message import termination_mount, with_termination_message
 from kubelite.agent.wakeups import Wakeups
 from kubelite.agent.worker_context import StartStage, TerminationCause, WorkerContext, pod_reference
 from kubelite.api.models.pod import PodSpec
@@ -213,6 +215,8 @@ class PodWorker:
         container_id = f"{self.uid}-{record.name}-{attempt}"
         identity, env = run_as(self.spec, record.container), self._env.get(record.name, [])
         spec = container_spec(self.pod, record.container, container_id, state_dir, env, self._volumes, identity)
+        if self.runtime.NAME == "oci":  # the only runtime with a file system of its own to mount into
+            spec = dataclasses.replace(spec, mounts=(*spec.mounts, termination_mount(record.container, state_dir)))
         record.attempt_dirs.append(state_dir)
         if attempt > 0:
             record.restart_count += 1
@@ -253,6 +257,7 @@ class PodWorker:
         """Record an exit; True when the container will be restarted."""
         record.handle = None
         record.ready = False
+        exit = with_termination_message(record.container, exit, record.attempt_dirs[-1])
         ran_for = exit.finished_at - exit.started_at
         # Sidecars (init containers with restartPolicy Always) restart whatever the pod's policy.
         policy: RestartPolicy = "Always" if record.sidecar else self.restart_policy

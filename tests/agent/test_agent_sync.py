@@ -271,3 +271,29 @@ def test_pre_stop_hook_runs_within_the_grace_period(
         assert "Killing" in {e["reason"] for e in (await client.list(EVENTS, "default"))["items"]}
 
     run_on_node(tmp_path, cgroup_parent, scenario)
+
+
+def test_post_start_hook_runs_before_running_and_its_failure_kills(tmp_path: Path, cgroup_parent: str) -> None:
+    async def scenario(client: ApiClient, agent: NodeAgent) -> None:
+        marker = tmp_path / "post-start"
+        ok_hook = {"postStart": {"exec": {"command": ["sh", "-c", f"sleep 0.2; echo hook > {marker}"]}}}
+        await create_bound(client, pod_manifest("hooked", ["sleep", "30"], container={"lifecycle": ok_hook}))
+        await wait_pod(client, "hooked", lambda p: phase(p) == "Running" and main_state(p).get("ready") is True)
+        assert marker.read_text() == "hook\n"  # Running only once the hook had finished
+        bad_hook = {"postStart": {"exec": {"command": ["sh", "-c", "exit 1"]}}}
+        await create_bound(
+            client,
+            pod_manifest(
+                "doomed",
+                ["sleep", "30"],
+                container={"lifecycle": bad_hook},
+                restartPolicy="Never",
+                terminationGracePeriodSeconds=1,
+            ),
+        )
+        pod = await wait_pod(client, "doomed", lambda p: phase(p) == "Failed")
+        assert main_state(pod)["state"]["terminated"]["exitCode"] in (137, 143)
+        reasons = {e["reason"] for e in (await client.list(EVENTS, "default", field_selector="involvedObject.name=doomed"))["items"]}
+        assert "FailedPostStartHook" in reasons
+
+    run_on_node(tmp_path, cgroup_parent, scenario)

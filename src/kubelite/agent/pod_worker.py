@@ -25,7 +25,7 @@ import dataclasses
 import functools
 import logging
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import msgspec
 
@@ -39,7 +39,7 @@ from kubelite.agent.pod_status import (
     pod_status,
     reported_phase,
 )
-from kubelite.agent.probe_runner import probe_trackers, run_due_probes, run_pre_stop
+from kubelite.agent.probe_runner import probe_trackers, run_due_probes, run_lifecycle_hook
 from kubelite.agent.probes import ProbeKind
 from kubelite.agent.runtime.interface import ContainerExit, ContainerRuntime, LogPaths, StartFailure
 from kubelite.agent.security_context import non_root_refusal, run_as
@@ -244,6 +244,12 @@ class PodWorker:
         self._event("Normal", "Created", f"Created container {record.name}")
         self._event("Normal", "Started", f"Started container {record.name}")
         record.runtime_id = f"{self.runtime.NAME}://{container_id}"
+        # postStart runs before the container counts as running; if it fails, the container is killed.
+        failure = await self._hook("postStart", record, self._grace_seconds)
+        if failure is not None:
+            self._event("Warning", "FailedPostStartHook", f"PostStartHook failed: {failure}")
+            self._on_exit(record, await self._kill(record, self._grace_seconds), restartable=True)
+            return
         record.state, record.exit, record.waiting_message = "running", None, ""
         record.started_at = self.context.clock.now()
         record.started_monotonic = self.context.clock.monotonic()
@@ -391,18 +397,22 @@ class PodWorker:
             exit = await self._kill(record, grace)
             self._on_exit(record, exit, restartable=True)
 
+    async def _hook(self, hook: Literal["postStart", "preStop"], record: ContainerRecord, timeout: float) -> str | None:
+        execute = self.context.exec_for(
+            self.runtime.NAME, record.runtime_id.partition("://")[2], self._env.get(record.name, [])
+        )
+        context = self.context
+        return await run_lifecycle_hook(
+            hook, record.container, context.host_ip, context.http, execute, context.run_blocking, timeout
+        )
+
     async def _kill(self, record: ContainerRecord, grace: float) -> ContainerExit:
         """The kubelet's killContainer: the preStop hook first, within the grace period, then
         SIGTERM and, once what is left of the grace period has passed, SIGKILL."""
         handle = record.handle
         assert handle is not None
         began = self.context.clock.monotonic()
-        execute = self.context.exec_for(
-            self.runtime.NAME, record.runtime_id.partition("://")[2], self._env.get(record.name, [])
-        )
-        failure = await run_pre_stop(
-            record.container, self.context.host_ip, self.context.http, execute, self.context.run_blocking, grace
-        )
+        failure = await self._hook("preStop", record, grace)
         if failure is not None:
             self._event("Warning", "FailedPreStopHook", f"PreStopHook failed: {failure}".rstrip(": "))
         remaining = max(0.0, grace - (self.context.clock.monotonic() - began))

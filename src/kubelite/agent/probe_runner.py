@@ -6,13 +6,14 @@ only it runs; then liveness and readiness do. Each check (`probe_checks.build_ch
 HTTP, TCP), so it runs through the worker's `run_blocking`. A failing probe is reported as the
 kubelet's `Unhealthy` Warning ("Liveness probe failed: ..."); a readiness verdict sets the
 container's `ready`; a liveness or startup verdict of Unhealthy is returned so that the worker stops
-and restarts the container. `run_pre_stop` runs a container's preStop hook before it is killed.
+and restarts the container. `run_lifecycle_hook` runs a container's postStart hook (after it
+starts, before it counts as running) or preStop hook (before it is killed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -69,17 +70,19 @@ async def run_due_probes(
     return None
 
 
-async def run_pre_stop(
+async def run_lifecycle_hook(
+    hook: Literal["postStart", "preStop"],
     container: Container,
     host_ip: str,
     http: httpx.Client,
     execute: ExecInContainer | None,
     run_blocking: Callable[[Callable[[], Any]], Awaitable[Any]],
-    grace_seconds: float,
+    timeout_seconds: float,
 ) -> str | None:
-    """Run the container's preStop hook, if any, within the grace period; its failure message."""
-    handler = (container.lifecycle or {}).get("preStop")
-    if not isinstance(handler, dict) or grace_seconds <= 0:
+    """Run the container's postStart or preStop hook, if it has one, within `timeout_seconds`;
+    the failure message, or None."""
+    handler = (container.lifecycle or {}).get(hook)
+    if not isinstance(handler, dict) or timeout_seconds <= 0:
         return None
-    outcome = await run_blocking(lifecycle_check(handler, container, host_ip, http, execute, grace_seconds))
-    return str(outcome.message) if outcome.result == "Failure" else None
+    outcome = await run_blocking(lifecycle_check(handler, container, host_ip, http, execute, timeout_seconds))
+    return str(outcome.message) or "failed" if outcome.result == "Failure" else None

@@ -38,10 +38,15 @@ Object = dict[str, Any]
 
 
 async def ensure_runtime_classes(client: ApiClient) -> None:
+    """Create the RuntimeClasses if missing. A node identity may not create cluster objects (as
+    in Kubernetes, where an admin does): then they are left to the cluster, which has them."""
     for runtime_class in runtime_class_objects():
         try:
             await client.create(RUNTIME_CLASSES, runtime_class)
         except ApiError as error:
+            if error.code == 403:
+                log.info("not allowed to create RuntimeClass %s; expecting the cluster to provide it", runtime_class["metadata"]["name"])
+                continue
             if error.code != 409:
                 raise
 

@@ -2,6 +2,8 @@
 
 `kubelite agent --kubeconfig FILE [--name NAME] [--address IP] [--port N] [--data-dir DIR]
 [--cpu Q --memory Q --pods N]` registers the node and runs its pods (see `kubelite.agent.agent`);
+`--server URL --token T --ca-cert-hash sha256:...` instead joins the way kubeadm does: the node
+gets an ML-DSA-65 client certificate through a CSR and rotates it (see `kubelite.security.join`);
 `--hollow N` instead runs N fake nodes in this process (see `kubelite.agent.hollow`). Both stop
 cleanly on SIGINT or SIGTERM.
 """
@@ -12,6 +14,7 @@ import asyncio
 import logging
 import signal
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -22,14 +25,61 @@ from kubelite.agent.hollow import run_hollow_nodes
 from kubelite.agent.settings import AgentSettings, default_data_dir
 from kubelite.client import ApiClient
 from kubelite.clock import RealClock
+from kubelite.security.join import (
+    NodeCredentials,
+    bootstrap_node_credentials,
+    load_node_credentials,
+    run_certificate_rotation,
+)
 
 
-async def _serve(kubeconfig: Path, settings: AgentSettings, hollow: int) -> None:
-    client = ApiClient.from_kubeconfig(kubeconfig)
+@dataclass(frozen=True, slots=True)
+class JoinOptions:
+    """kubeadm-style join: a bootstrap token and the pinned CA hash instead of a kubeconfig."""
+
+    server: str
+    token: str
+    ca_cert_hash: str
+
+
+async def _join(
+    join: JoinOptions, settings: AgentSettings, stop: asyncio.Event
+) -> tuple[ApiClient, asyncio.Task[object]]:
+    """Get (or reuse) this node's ML-DSA-65 client certificate, and keep rotating it.
+
+    The rotation swaps the client's transport, so new requests (and watches that reconnect) use the
+    new certificate while the old connections finish."""
+    directory = settings.data_dir / "pki"
+    directory.mkdir(parents=True, exist_ok=True)
+    credentials = load_node_credentials(directory, join.server, settings.node_name)
+    if credentials is None:
+        credentials = await bootstrap_node_credentials(
+            join.server, join.token, join.ca_cert_hash, settings.node_name, directory
+        )
+    client = credentials.client()
+
+    async def swap(renewed: NodeCredentials) -> None:
+        previous = client.transport
+        client.transport = renewed.client().transport
+        await previous.close()
+
+    rotation = asyncio.create_task(run_certificate_rotation(credentials, RealClock(), stop, on_rotated=swap))
+    return client, rotation
+
+
+async def _serve(
+    kubeconfig: Path | None, join: JoinOptions | None, settings: AgentSettings, hollow: int
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    rotation: asyncio.Task[object] | None = None
+    if join is not None:
+        client, rotation = await _join(join, settings, stop)
+    else:
+        assert kubeconfig is not None
+        client = ApiClient.from_kubeconfig(kubeconfig)
     try:
         if hollow > 0:
             typer.echo(f"kubelite agent: running {hollow} hollow nodes {settings.node_name}-0..", err=True)
@@ -38,11 +88,23 @@ async def _serve(kubeconfig: Path, settings: AgentSettings, hollow: int) -> None
             typer.echo(f"kubelite agent: node {settings.node_name} joining", err=True)
             await run_agent(client, settings, RealClock(), stop)
     finally:
+        if rotation is not None:
+            rotation.cancel()
         await client.close()
 
 
 def agent(
-    kubeconfig: Annotated[Path, typer.Option("--kubeconfig", help="The cluster to join.")],
+    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="The cluster to join.")] = None,
+    server: Annotated[str, typer.Option("--server", help="Join this API server (with --token).")] = "",
+    token: Annotated[
+        str, typer.Option("--token", help="A bootstrap token from `kubelite token create`.")
+    ] = "",
+    ca_cert_hash: Annotated[
+        str,
+        typer.Option(
+            "--ca-cert-hash", help="sha256:<hex> pin of the cluster CA, from `kubelite token create`."
+        ),
+    ] = "",
     name: Annotated[str, typer.Option("--name", help="Node name (default: the hostname).")] = "",
     address: Annotated[
         str, typer.Option("--address", help="The node's InternalIP; the endpoint listens here.")
@@ -79,4 +141,13 @@ def agent(
         capacity_overrides=overrides,
         hollow_start_delay_seconds=hollow_start_delay,
     )
-    asyncio.run(_serve(kubeconfig, settings, hollow))
+    join = None
+    if server or token or ca_cert_hash:
+        if not (server and token and ca_cert_hash):
+            raise typer.BadParameter("--server, --token and --ca-cert-hash go together")
+        join = JoinOptions(server, token, ca_cert_hash)
+    elif kubeconfig is None:
+        raise typer.BadParameter(
+            "give --kubeconfig FILE, or --server URL --token T --ca-cert-hash sha256:..."
+        )
+    asyncio.run(_serve(kubeconfig, join, settings, hollow))

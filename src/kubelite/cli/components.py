@@ -18,6 +18,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from kubelite.agent.agent import run_agent
+from kubelite.agent.registration import ensure_runtime_classes
 from kubelite.agent.settings import AgentSettings
 from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer
@@ -103,6 +104,16 @@ async def _supervise(name: str, runner: Runner, server: ApiServer, stop: asyncio
                 await asyncio.wait_for(stop.wait(), RESTART_PAUSE_SECONDS)
 
 
+async def provide_runtime_classes(server: ApiServer) -> None:
+    """The RuntimeClasses `process`, `wasm` and `oci` exist in every cluster, so that pods naming
+    them validate even before (or without) a local agent; joining nodes may not create them."""
+    client = ApiClient(InProcessTransport(server.handle))
+    try:
+        await ensure_runtime_classes(client)
+    finally:
+        await client.close()
+
+
 def start_components(server: ApiServer, clock: Clock, stop: asyncio.Event, options: ComponentOptions) -> list[asyncio.Task[None]]:
     """Start every enabled component as a supervised task."""
     runners: dict[str, Runner] = {}
@@ -120,7 +131,7 @@ def start_components(server: ApiServer, clock: Clock, stop: asyncio.Event, optio
     return [asyncio.create_task(_supervise(name, runner, server, stop), name=name) for name, runner in runners.items()]
 
 
-async def stop_components(tasks: list[asyncio.Task[None]], timeout: float = 10.0) -> None:
+async def stop_components(tasks: list[asyncio.Task[None]], timeout: float = 3.0) -> None:
     """Wait for components to finish after `stop` was set; cancel the stragglers."""
     if not tasks:
         return

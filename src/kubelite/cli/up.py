@@ -29,7 +29,7 @@ from kubelite.security.csr import run_csr_controller
 from kubelite.security.pki import ensure_pki
 from kubelite.store import open_store
 
-from .components import ComponentOptions, start_components, stop_components
+from .components import ComponentOptions, provide_runtime_classes, start_components, stop_components
 from .kubeconfig import write_kubeconfig
 from .token import SecurityOptions, admin_kubeconfig, publish_cluster_info
 
@@ -76,6 +76,7 @@ async def run_control_plane(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await provide_runtime_classes(server)
     components = start_components(server, server.clock, stop, ComponentOptions(data_dir=data_dir, agents=agents))
     # Node join: approve and sign ML-DSA-65 node client CSRs (docs/security.md).
     csr_controller = loop.create_task(

@@ -111,6 +111,17 @@ def write_credentials(credentials: NodeCredentials) -> None:
     _write_private(directory / "kubeconfig", yaml.safe_dump(document, sort_keys=False).encode())
 
 
+def load_node_credentials(directory: Path, server_url: str, node_name: str) -> NodeCredentials | None:
+    """The credentials an earlier join wrote under `directory`, or None (a restart skips the join)."""
+    try:
+        ca_pem = (directory / "ca.crt").read_bytes()
+        cert_pem = (directory / "node.crt").read_bytes()
+        key = (directory / "node.key").read_bytes()
+    except FileNotFoundError:
+        return None
+    return NodeCredentials(server_url, node_name, directory, ca_pem, cert_pem, key)
+
+
 async def discover_ca(server_url: str, pin: str) -> bytes:
     """The cluster's CA bundle from cluster-info, accepted only if a root matches `pin`.
 

@@ -157,3 +157,27 @@ def test_deleting_a_service_account_revokes_its_tokens(secure_server: SecureServ
     assert request(secure_server.url, plain, "GET", "/api", headers=bearer).status == 200
     assert request(secure_server.url, admin, "DELETE", "/api/v1/namespaces/default/serviceaccounts/short-lived").status == 200
     assert request(secure_server.url, plain, "GET", "/api", headers=bearer).status == 401
+
+
+@pytest.mark.parametrize(
+    ("identity", "path", "allowed"),
+    [
+        pytest.param(None, "/api/v1/namespaces/kube-system/secrets", True, id="loopback-reads-secrets"),
+        pytest.param(("system:kube-scheduler", ()), "/api/v1/nodes", True, id="scheduler-lists-nodes"),
+        pytest.param(("system:kube-scheduler", ()), "/api/v1/namespaces/kube-system/secrets", False, id="scheduler-no-secrets"),
+        pytest.param(("system:kubelite-anomaly-detector", ()), "/apis/metrics.k8s.io/v1beta1/nodes", True, id="detector-reads-metrics"),
+        pytest.param(("system:kubelite-anomaly-detector", ()), "/api/v1/namespaces/default/secrets", False, id="detector-no-secrets"),
+    ],
+)
+def test_in_process_components_act_as_their_own_identity(
+    secure_server: SecureServer, identity: tuple[str, tuple[str, ...]] | None, path: str, allowed: bool
+) -> None:
+    """`kubelite up` runs components in-process, each under its own least-privilege user."""
+    from kubelite.apiserver.inprocess import InProcessTransport
+    from kubelite.client.core import HttpRequest
+
+    transport = InProcessTransport(secure_server.server.handle, identity)
+    response = secure_server.call(transport.send(HttpRequest("GET", path)))
+    assert (response.status == 200) is allowed, (response.status, response.body[:200])
+    if not allowed:
+        assert response.status == 403

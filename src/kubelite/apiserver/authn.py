@@ -10,7 +10,8 @@ that recognises the request wins; if none does and one found a bad credential, t
    - ServiceAccount JWTs from the TokenRequest API, whose ServiceAccount must still exist with
      the uid the token was bound to.
 Requests from in-process components (peer "in-process": they never cross a socket) act as
-`system:apiserver` in `system:masters`, as kube-apiserver's loopback client does.
+`system:apiserver` in `system:masters`, as kube-apiserver's loopback client does, unless their
+transport names their own identity.
 Every authenticated user also gets `system:authenticated`. A request with no credentials is
 `system:anonymous` (group `system:unauthenticated`); the gate only lets it reach the public paths.
 
@@ -94,7 +95,12 @@ class Authenticator:
     def authenticate(self, request: Request) -> AuthnResult:
         if request.peer == IN_PROCESS_PEER:
             # Components sharing the API server's process call its handler directly, never over
-            # a socket: like kube-apiserver's loopback client they act as a privileged identity.
+            # a socket. They act as the identity their transport names (their own, least
+            # privileged), or like kube-apiserver's loopback client as a privileged one.
+            identity = request.connection_info.get("in_process_identity")
+            if isinstance(identity, tuple) and len(identity) == 2:
+                name, groups = identity
+                return _with_authenticated(UserInfo(str(name), tuple(groups)))
             return LOOPBACK
         rejection: Rejected | None = None
         peer = request.connection_info.get("peer_certificate")

@@ -17,13 +17,23 @@ from .http import Handler, Request, Response, StreamResponse
 class InProcessTransport:
     """A `kubelite.client.Transport` over an API server handler in this process."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, identity: tuple[str, tuple[str, ...]] | None = None) -> None:
+        """`identity` (user, groups) is who the requests act as; None is the server's own
+        privileged loopback identity. Components pass their own, so RBAC applies to them as it
+        would over the network."""
         self._handler = handler
+        self._connection_info: dict[str, object] = {"in_process_identity": identity} if identity else {}
 
     def _request(self, request: HttpRequest) -> Request:
         headers = {"content-type": request.content_type, "accept": request.accept}
         return Request(
-            request.method, request.path, urlencode(request.query), headers, request.body, "in-process"
+            request.method,
+            request.path,
+            urlencode(request.query),
+            headers,
+            request.body,
+            "in-process",
+            dict(self._connection_info),
         )
 
     async def send(self, request: HttpRequest) -> HttpResponse:

@@ -30,6 +30,14 @@ from kubelite.controllers.settings import ControllerManagerSettings
 from kubelite.observability.anomaly_component import AnomalyDetectorComponent, AnomalyDetectorSettings
 from kubelite.scheduler.live import run_scheduler
 from kubelite.scheduler.profiles import load_configuration
+from kubelite.security.policy import (
+    ANOMALY_DETECTOR_USER,
+    AUTOSCALER_USER,
+    CONTROLLER_MANAGER_USER,
+    NODE_USER_PREFIX,
+    NODES_GROUP,
+    SCHEDULER_USER,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +95,25 @@ def _anomaly_detector(clock: Clock) -> Runner:
     return run
 
 
+Identity = tuple[str, tuple[str, ...]]
+
+
+def identity_of(component: str) -> Identity:
+    """The user each component acts as, bound to its least-privilege role (security/policy.py)."""
+    if component.startswith("agent/"):
+        return (f"{NODE_USER_PREFIX}{component.removeprefix('agent/')}", (NODES_GROUP,))
+    return {
+        "scheduler": (SCHEDULER_USER, ()),
+        "controller-manager": (CONTROLLER_MANAGER_USER, ()),
+        "horizontal-pod-autoscaler": (AUTOSCALER_USER, ()),
+        "anomaly-detector": (ANOMALY_DETECTOR_USER, ()),
+    }[component]
+
+
 async def _supervise(name: str, runner: Runner, server: ApiServer, stop: asyncio.Event) -> None:
     """Run a component until `stop`, restarting it after a pause if it fails."""
     while not stop.is_set():
-        client = ApiClient(InProcessTransport(server.handle))
+        client = ApiClient(InProcessTransport(server.handle, identity_of(name)))
         try:
             await runner(client, stop)
         except asyncio.CancelledError:

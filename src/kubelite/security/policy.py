@@ -137,6 +137,9 @@ def default_cluster_roles() -> list[dict[str, Any]]:
                                                 "certificatesigningrequests/status"], [*READ, "update", "patch"]),
                 _rule(["certificates.k8s.io"], ["signers"], ["approve", "sign"]),
                 _rule(["scheduling.k8s.io", "node.k8s.io"], ["*"], READ),
+                # The garbage collector and namespace controller act on every kind, as
+                # Kubernetes' own controller roles for them do.
+                _rule(["*"], ["*"], [*READ, "patch", "update", "delete", "deletecollection"]),
             ],
         ),
         _cluster_role(
@@ -148,12 +151,13 @@ def default_cluster_roles() -> list[dict[str, Any]]:
                 _rule(["apps"], ["deployments", "replicasets"], READ),
                 _rule([""], ["pods"], READ),
                 _rule([""], ["events"], ["create", "patch"]),
+                _rule(["metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io"], ["*"], ["get", "list"]),
             ],
         ),
         _cluster_role(
             ANOMALY_DETECTOR_USER,
             [_rule(["", "apps"], ["pods", "nodes", "deployments"], READ), _rule([""], ["events"], ["create", "patch"]),
-             _urls(["/metrics"], ["get"])],
+             _rule(["metrics.k8s.io"], ["pods", "nodes"], ["get", "list"]), _urls(["/metrics"], ["get"])],
         ),
         _cluster_role(
             "system:node-bootstrapper",

@@ -315,7 +315,7 @@ class Registry:
             finalizers.append("foregroundDeletion")
         now = self._clock.now()
         grace = 0
-        if resource is PODS or resource.key == "pods":
+        if resource.key == PODS.key:
             grace = self._pod_grace(updated, options)
         if resource.key == "namespaces":
             if not meta.get("deletionTimestamp"):

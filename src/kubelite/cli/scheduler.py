@@ -31,10 +31,6 @@ from kubelite.scheduler.profiles import load_configuration
 # kube-scheduler scheduler_perf at 5,000 nodes (pods/s): SchedulingBasic, TopologySpreading, MixedChurn.
 REFERENCE_PODS_PER_SECOND: dict[str, float] = {"basic": 270.0, "spread": 85.0, "mixed": 265.0}
 
-bench_app = typer.Typer(name="bench", help="Benchmarks that print JSON.", no_args_is_help=True)
-
-
-@bench_app.command("scheduler")
 def bench_scheduler(
     nodes: Annotated[int, typer.Option("--nodes", help="Fake nodes (objects only).")] = 5000,
     pods: Annotated[int, typer.Option("--pods", help="Pods created in the measured window.")] = 10000,

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 _CHUNK = 16384  # one TLS record's worth of plaintext
 SESSION_LIFETIME_SECONDS = 600
 _lib = Binding().lib
+_SSL_MODE_NO_AUTO_CHAIN = 0x8  # ssl.h; not exported by the cryptography binding
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,10 @@ class TlsTerminator:
         for root in x509.load_pem_x509_certificates(settings.client_ca_pem):
             store.add_cert(crypto.X509.from_cryptography(root))
         context.set_verify(SSL.VERIFY_PEER, _record_verification)
+        # Send the leaf alone: clients hold the roots (RFC 8446 lets the server omit them), and
+        # OpenSSL's automatic chain building would otherwise re-verify the server's own ML-DSA
+        # certificate and append the 5 KB root on every handshake.
+        context.set_mode(_SSL_MODE_NO_AUTO_CHAIN)
         context.set_session_id(b"kubelite-apiserver")
         # Resumption tickets live 10 minutes: a resumed connection skips certificate checks, so
         # a revoked or expired client certificate stops working within that window.

@@ -99,3 +99,24 @@ def test_predictive_anticipates_a_daily_step_seen_the_day_before() -> None:
     ).summary
     assert hpa.violation_rows == 8  # every morning
     assert predictive.violation_rows <= 2  # only before it has seen a whole day
+
+
+def test_floor_yardstick_keeps_no_more_than_the_policies_above_it() -> None:
+    """`--policy floor` follows the reactive recommendation alone: the HPA (which stabilises it over
+    5 minutes) and the predictive autoscaler (which never goes below it) both keep more replicas."""
+    from kubelite.cli.autoscale import build_autoscaler
+
+    noise = np.random.default_rng(7).normal(0, 40, 2 * 1440)
+    base = _daily_trace(2)
+    trace = LoadTrace(base.timestamps, np.maximum(base.values + noise, 0), 60.0, 0)
+    config = ReplayConfig(100.0, 120.0)
+    summaries = {
+        policy: replay(
+            trace, config, build_autoscaler(policy, 120.0), FakeClock(float(trace.timestamps[0]))
+        ).summary
+        for policy in ("floor", "hpa", "predictive")
+    }
+    floor = summaries["floor"]
+    assert floor.replica_hours < summaries["hpa"].replica_hours
+    assert floor.replica_hours < summaries["predictive"].replica_hours
+    assert floor.violation_minutes > summaries["predictive"].violation_minutes

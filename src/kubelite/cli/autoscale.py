@@ -29,7 +29,11 @@ from kubelite.autoscaling.controller import HPAControllerSettings, run_hpa_contr
 from kubelite.autoscaling.hpa.spec import ControllerSettings, cpu_utilization_hpa
 from kubelite.autoscaling.hpa_metrics import HPAMetrics
 from kubelite.autoscaling.predictive.forecast import ForecastSettings
-from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler, PredictiveSettings
+from kubelite.autoscaling.predictive.policy import (
+    PredictiveAutoscaler,
+    PredictiveSettings,
+    predictive_behavior,
+)
 from kubelite.autoscaling.reactive import Autoscaler, ReactiveAutoscaler
 from kubelite.autoscaling.replay.bounds import foresight_bounds
 from kubelite.autoscaling.replay.simulate import ReplayConfig, ReplayResult, replay
@@ -45,17 +49,27 @@ TARGET_UTILIZATION = 70
 MAX_REPLICAS = 100_000
 
 
+Policy = Literal["hpa", "predictive", "floor"]
+POLICIES: tuple[Policy, ...] = ("hpa", "predictive", "floor")
+
+
 def build_autoscaler(
-    policy: Literal["hpa", "predictive"],
+    policy: Policy,
     startup_delay: float,
     quantile: float | None = None,
     resolution_seconds: float = 60.0,
 ) -> Autoscaler:
     """The replayed HPA: CPU at 70%, min 1, behavior unset (what `kubectl autoscale` creates).
 
+    `floor` is a yardstick, not a policy to run: the reactive HPA's recommendation of the moment
+    with no scale-down stabilisation, i.e. the floor the predictive autoscaler never goes below,
+    followed alone. Every policy that respects that floor keeps at least these replicas.
+
     The predictive forecaster works in buckets of the trace's resolution (at least a minute): a
     coarser trace holds its load constant over a row, so finer buckets would only repeat it.
     """
+    if policy == "floor":
+        return ReactiveAutoscaler(cpu_utilization_hpa(TARGET_UTILIZATION, 1, MAX_REPLICAS, predictive_behavior(0)))
     spec = cpu_utilization_hpa(TARGET_UTILIZATION, 1, MAX_REPLICAS)
     if policy == "hpa":
         return ReactiveAutoscaler(spec)
@@ -99,7 +113,9 @@ def write_steps(result: ReplayResult, path: Path) -> None:
 def replay_command(
     trace: Annotated[Path, typer.Option("--trace", help="CSV load trace, one row per time step.")],
     column: Annotated[str, typer.Option("--column", help="The load column.")],
-    policy: Annotated[str, typer.Option("--policy", help="hpa or predictive.")],
+    policy: Annotated[
+        str, typer.Option("--policy", help="hpa, predictive, or floor (the reactive floor alone, a yardstick).")
+    ],
     capacity_per_pod: Annotated[float, typer.Option("--capacity-per-pod", help="Load one pod serves.")],
     startup_delay: Annotated[float, typer.Option("--startup-delay", help="Seconds from creation to Ready.")],
     scale: Annotated[float, typer.Option("--scale", help="Offered load = scale x trace value.")] = 1.0,
@@ -118,8 +134,9 @@ def replay_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Replay a load trace in virtual time and report violation minutes, replica-hours and slack."""
-    if policy not in ("hpa", "predictive"):
-        raise typer.BadParameter("must be hpa or predictive", param_hint="--policy")
+    chosen = next((known for known in POLICIES if known == policy), None)
+    if chosen is None:
+        raise typer.BadParameter("must be hpa, predictive or floor", param_hint="--policy")
     if capacity_per_pod <= 0 or startup_delay < 0 or scale <= 0:
         raise typer.BadParameter("capacity and scale must be positive, the delay not negative")
     try:
@@ -129,9 +146,7 @@ def replay_command(
         raise typer.Exit(2) from error
     if quantile is not None and not 0.5 <= quantile < 1:
         raise typer.BadParameter("must be in [0.5, 1)", param_hint="--quantile")
-    autoscaler = build_autoscaler(
-        "hpa" if policy == "hpa" else "predictive", startup_delay, quantile, load.step_seconds
-    )
+    autoscaler = build_autoscaler(chosen, startup_delay, quantile, load.step_seconds)
     config = ReplayConfig(capacity_per_pod=capacity_per_pod, startup_seconds=startup_delay, scale=scale)
     started = time.perf_counter()
     result = replay(load, config, autoscaler, FakeClock(float(load.timestamps[0])))

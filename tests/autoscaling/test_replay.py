@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kubelite.autoscaling.hpa.observations import PodMetrics
 from kubelite.autoscaling.hpa.spec import cpu_utilization_hpa
 from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler, PredictiveSettings
 from kubelite.autoscaling.reactive import ReactiveAutoscaler
@@ -120,3 +121,57 @@ def test_floor_yardstick_keeps_no_more_than_the_policies_above_it() -> None:
     assert floor.replica_hours < summaries["hpa"].replica_hours
     assert floor.replica_hours < summaries["predictive"].replica_hours
     assert floor.violation_minutes > summaries["predictive"].violation_minutes
+
+
+class _RecordingHpa(ReactiveAutoscaler):
+    """The HPA, noting when it synced and the per-pod CPU (milli) it was shown."""
+
+    def __init__(self) -> None:
+        super().__init__(cpu_utilization_hpa(70, 1, 1000))
+        self.seen: list[tuple[float, int]] = []
+
+    def sync(self, now, scale, pods, observations):  # type: ignore[no-untyped-def]
+        metrics = observations[0]
+        assert isinstance(metrics, PodMetrics)
+        values = [sample.value_milli for sample in metrics.samples.values() if sample.value_milli]
+        self.seen.append((now, values[0] if values else 0))
+        return super().sync(now, scale, pods, observations)
+
+
+def test_rows_shorter_than_a_sync_share_one_that_sees_their_mean() -> None:
+    """A 5-second trace still syncs every 15 s (not every row), on the mean of the rows since the last sync."""
+    rows = np.arange(12)
+    load = np.array([100.0, 200.0, 300.0] * 4)  # 5-s rows: each 15-s window averages 200
+    trace = LoadTrace(1_700_000_000.0 + rows * 5.0, load, 5.0, 0)
+    hpa = _RecordingHpa()
+    replay(trace, ReplayConfig(100.0, 120.0), hpa, FakeClock(float(trace.timestamps[0])))
+    times = [now - float(trace.timestamps[0]) for now, _ in hpa.seen]
+    assert times == [0.0, 15.0, 30.0, 45.0]
+    # 2 ready pods throughout (row 0's 100 at 70%, rounded up; new pods need 120 s): the first sync
+    # sees row 0 alone (100 / 200), every later one the mean of its three rows (200 / 200).
+    assert [milli for _, milli in hpa.seen] == [500, 1000, 1000, 1000]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        pytest.param("1995-07-01 00:01:00,abc", "line 3: load 'abc' is not a number", id="not-a-number"),
+        pytest.param("1995-07-01 00:01:00,-4", "line 3: load '-4' must be a finite number >= 0", id="negative"),
+        pytest.param("1995-07-01 00:01:00,inf", "must be a finite number", id="infinite"),
+        pytest.param("yesterday,4", "line 3: timestamp 'yesterday'", id="bad-timestamp"),
+    ],
+)
+def test_bad_trace_rows_are_named_errors(tmp_path: Path, row: str, message: str) -> None:
+    from kubelite.autoscaling.replay.trace import TraceError
+
+    path = tmp_path / "t.csv"
+    path.write_text(f"timestamp,requests\n1995-07-01 00:00:00,10\n{row}\n1995-07-01 00:02:00,12\n")
+    with pytest.raises(TraceError, match=message):
+        load_trace(path, "requests")
+
+
+def test_nan_and_empty_loads_are_missing_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("timestamp,requests\n0,10\n60,nan\n120,\n180,12\n")
+    trace = load_trace(path, "requests")
+    assert list(trace.values) == [10.0, 12.0] and trace.skipped_rows == 2

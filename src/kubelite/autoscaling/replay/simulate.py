@@ -3,8 +3,9 @@
 The model is the one in docs/autoscaling.md:
 - the offered load during trace row i is `scale x value[i]`, constant over the row's step;
 - the autoscaler syncs every `sync_seconds` (15 s, the HPA default), so a one-minute row gets four
-  syncs (at :00, :15, :30, :45) and a 30-minute row gets 120; between rows separated by a gap in the
-  trace (missing data) no sync happens and the deployment stays as it was;
+  syncs (at :00, :15, :30, :45), a 30-minute row gets 120, and rows shorter than that share a sync,
+  which sees their mean load; between rows separated by a gap in the trace (missing data) no sync
+  happens and the deployment stays as it was;
 - every pod requests 1000m of CPU and serves `capacity_per_pod` load units at 100% utilisation;
   the per-pod CPU reading is load / (ready pods x R), spread evenly over the ready pods;
 - a pod created at a sync becomes Ready `startup_seconds` later; its readiness is seen at the
@@ -98,7 +99,6 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
     capacity = config.capacity_per_pod
     loads = trace.values * config.scale
     rows = len(trace)
-    syncs_per_row = max(1, round(trace.step_seconds / config.sync_seconds))
     names = (f"replay-{index}" for index in itertools.count())
     first = float(trace.timestamps[0])
     # Start in steady state: enough ready pods for the first row at a 70% utilisation.
@@ -108,16 +108,32 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
     desired_series = np.zeros(rows, dtype=np.int64)
     pod_seconds = 0.0
     actions = 0
+    next_sync = first
+    # Rows shorter than a sync period are averaged, as a metrics window would: a sync sees the mean
+    # load of the rows that began since the previous sync (or of its own row, in a long row).
+    unseen_load, unseen_rows = 0.0, 0
     for row in range(rows):
         row_start = float(trace.timestamps[row])
+        row_end = row_start + trace.step_seconds
+        if row + 1 < rows:
+            row_end = min(row_end, float(trace.timestamps[row + 1]))
         load = float(loads[row])
-        fewest_ready = len(pods)
-        for sub in range(syncs_per_row):
-            now = row_start + sub * config.sync_seconds
+        if next_sync < row_start - 1e-9:  # a gap (missing data): no syncs happened in it
+            next_sync = row_start
+        unseen_load, unseen_rows = unseen_load + load, unseen_rows + 1
+        fewest_ready = _ready(pods, row_start)
+        segment_start = row_start
+        while next_sync < row_end - 1e-9:
+            now = next_sync
+            next_sync += config.sync_seconds
             if now > clock.now():
                 clock.advance(now - clock.now())
-            ready = sum(1 for pod in pods if pod.ready_at <= now)
-            per_pod = round(REQUEST_MILLI * load / (ready * capacity)) if ready else 0
+            pod_seconds += len(pods) * (now - segment_start)
+            segment_start = now
+            seen = unseen_load / unseen_rows if unseen_rows else load
+            unseen_load, unseen_rows = 0.0, 0
+            ready = _ready(pods, now)
+            per_pod = round(REQUEST_MILLI * seen / (ready * capacity)) if ready else 0
             serving = PodMetricSample(per_pod, now, config.sync_seconds)
             idle = PodMetricSample(0, now, config.sync_seconds)
             states = [pod.ready_state if pod.ready_at <= now else pod.starting_state for pod in pods]
@@ -127,14 +143,18 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
             if decision.rescale:
                 actions += 1
                 pods = _resize(pods, decision.desired_replicas, now, config.startup_seconds, names)
-            fewest_ready = min(fewest_ready, sum(1 for pod in pods if pod.ready_at <= now))
-            pod_seconds += len(pods) * config.sync_seconds
+            fewest_ready = min(fewest_ready, _ready(pods, now))
+        pod_seconds += len(pods) * (row_end - segment_start)
         ready_series[row] = fewest_ready
         desired_series[row] = len(pods)
     summary = _summarise(
         loads, ready_series, capacity, trace.step_seconds, pod_seconds, actions, trace.skipped_rows
     )
     return ReplayResult(trace.timestamps, loads, ready_series, desired_series, summary)
+
+
+def _ready(pods: list[_Pod], now: float) -> int:
+    return sum(1 for pod in pods if pod.ready_at <= now)
 
 
 def _resize(pods: list[_Pod], desired: int, now: float, startup: float, names: Iterator[str]) -> list[_Pod]:

@@ -3,12 +3,15 @@
 Accepted files are CSV with a header, a timestamp column (`timestamp`, `timestamp_local` or the
 first column, "YYYY-mm-dd HH:MM:SS", read as UTC) and the named load column. Rows whose `outage`
 column is 1 (the NASA trace's Hurricane Erin shutdown) are missing data: they are dropped, not read
-as zero load, and the replay treats them like any other gap in the timestamps.
+as zero load, and the replay treats them like any other gap in the timestamps; so are rows whose
+load is empty or NaN. A load that is not a number, negative or infinite, or a timestamp that cannot
+be read, is a `TraceError` naming the line.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,16 +39,32 @@ class TraceError(ValueError):
     """The file is not a usable load trace (a user input error, reported by the CLI)."""
 
 
-def _parse_time(text: str) -> float:
+def _parse_time(text: str, where: str) -> float:
     text = text.strip()
     try:
         return float(text)
     except ValueError:
         pass
-    parsed = datetime.fromisoformat(text.replace("T", " ").rstrip("Z"))
+    try:
+        parsed = datetime.fromisoformat(text.replace("T", " ").rstrip("Z"))
+    except ValueError:
+        raise TraceError(f"{where}: timestamp {text!r} is neither epoch seconds nor ISO 8601") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
+
+
+def _parse_load(text: str, where: str) -> float | None:
+    """The load of a row; None for a row marked missing (empty or NaN)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise TraceError(f"{where}: load {text!r} is not a number") from None
+    if math.isnan(value):
+        return None
+    if value < 0 or math.isinf(value):
+        raise TraceError(f"{where}: load {text!r} must be a finite number >= 0")
+    return value
 
 
 def load_trace(path: Path, column: str) -> LoadTrace:
@@ -59,14 +78,16 @@ def load_trace(path: Path, column: str) -> LoadTrace:
         times: list[float] = []
         values: list[float] = []
         skipped = 0
-        for row in reader:
+        for line, row in enumerate(reader, start=2):
+            where = f"{path.name} line {line}"
             outage = (row.get("outage") or "0").strip()
             raw = (row.get(column) or "").strip()
-            if outage not in ("", "0") or raw == "":
+            value = _parse_load(raw, where) if raw and outage in ("", "0") else None
+            if value is None:
                 skipped += 1
                 continue
-            times.append(_parse_time(row[time_column]))
-            values.append(float(raw))
+            times.append(_parse_time(row.get(time_column) or "", where))
+            values.append(value)
     if len(times) < 2:
         raise TraceError(f"{path.name} has fewer than two usable rows")
     timestamps = np.asarray(times, dtype=np.float64)

@@ -112,6 +112,9 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
     # Rows shorter than a sync period are averaged, as a metrics window would: a sync sees the mean
     # load of the rows that began since the previous sync (or of its own row, in a long row).
     unseen_load, unseen_rows = 0.0, 0
+    # The ready count only changes at a resize or when a starting pod's time comes, so rows without a
+    # sync (many, in a per-second trace) reuse it instead of walking the pods.
+    ready_now, readiness_changes_at = _readiness(pods, first)
     for row in range(rows):
         row_start = float(trace.timestamps[row])
         row_end = row_start + trace.step_seconds
@@ -121,7 +124,9 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
         if next_sync < row_start - 1e-9:  # a gap (missing data): no syncs happened in it
             next_sync = row_start
         unseen_load, unseen_rows = unseen_load + load, unseen_rows + 1
-        fewest_ready = _ready(pods, row_start)
+        if row_start >= readiness_changes_at:  # a starting pod became ready since the last count
+            ready_now, readiness_changes_at = _readiness(pods, row_start)
+        fewest_ready = ready_now
         segment_start = row_start
         while next_sync < row_end - 1e-9:
             now = next_sync
@@ -132,7 +137,7 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
             segment_start = now
             seen = unseen_load / unseen_rows if unseen_rows else load
             unseen_load, unseen_rows = 0.0, 0
-            ready = _ready(pods, now)
+            ready, _ = _readiness(pods, now)
             per_pod = round(REQUEST_MILLI * seen / (ready * capacity)) if ready else 0
             serving = PodMetricSample(per_pod, now, config.sync_seconds)
             idle = PodMetricSample(0, now, config.sync_seconds)
@@ -143,7 +148,8 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
             if decision.rescale:
                 actions += 1
                 pods = _resize(pods, decision.desired_replicas, now, config.startup_seconds, names)
-            fewest_ready = min(fewest_ready, _ready(pods, now))
+            ready_now, readiness_changes_at = _readiness(pods, now)
+            fewest_ready = min(fewest_ready, ready_now)
         pod_seconds += len(pods) * (row_end - segment_start)
         ready_series[row] = fewest_ready
         desired_series[row] = len(pods)
@@ -153,8 +159,10 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
     return ReplayResult(trace.timestamps, loads, ready_series, desired_series, summary)
 
 
-def _ready(pods: list[_Pod], now: float) -> int:
-    return sum(1 for pod in pods if pod.ready_at <= now)
+def _readiness(pods: list[_Pod], now: float) -> tuple[int, float]:
+    """The pods ready at `now`, and when the next starting pod becomes ready (inf if none)."""
+    pending = [pod.ready_at for pod in pods if pod.ready_at > now]
+    return len(pods) - len(pending), min(pending, default=math.inf)
 
 
 def _resize(pods: list[_Pod], desired: int, now: float, startup: float, names: Iterator[str]) -> list[_Pod]:

@@ -35,6 +35,7 @@ from kubelite.autoscaling.hpa.observations import (
 from kubelite.autoscaling.hpa_metrics import HPAMetrics
 from kubelite.autoscaling.metrics_api import ApiMetricsClient
 from kubelite.autoscaling.objects import SpecError, format_time
+from kubelite.autoscaling.predictive.forecast import ForecastSettings
 from kubelite.autoscaling.predictive.policy import FORECAST_ANNOTATION, MODE_ANNOTATION
 from kubelite.client import ApiClient, HttpTransport
 from kubelite.clock import FakeClock
@@ -388,16 +389,19 @@ def test_kubectl_sees_the_hpa_scale_its_deployment(tmp_path: Path) -> None:
     run(scenario)
 
 
+DEFAULT_QUANTILE = ForecastSettings().error_quantile
+
+
 @pytest.mark.parametrize(
     ("annotations", "quantile", "startup"),
     [
-        pytest.param({}, 0.985, 60.0, id="defaults"),
+        pytest.param({}, DEFAULT_QUANTILE, 60.0, id="defaults"),
         pytest.param({"autoscaling.kubelite.io/quantile": "0.9"}, 0.9, 60.0, id="quantile"),
-        pytest.param({"autoscaling.kubelite.io/quantile": "nan"}, 0.985, 60.0, id="nan-ignored"),
+        pytest.param({"autoscaling.kubelite.io/quantile": "nan"}, DEFAULT_QUANTILE, 60.0, id="nan-ignored"),
         pytest.param({"autoscaling.kubelite.io/quantile": "2"}, 0.999, 60.0, id="quantile-clamped"),
-        pytest.param({"autoscaling.kubelite.io/startup-seconds": "inf"}, 0.985, 60.0, id="inf-ignored"),
-        pytest.param({"autoscaling.kubelite.io/startup-seconds": "abc"}, 0.985, 60.0, id="garbage-ignored"),
-        pytest.param({"autoscaling.kubelite.io/startup-seconds": "180"}, 0.985, 180.0, id="startup"),
+        pytest.param({"autoscaling.kubelite.io/startup-seconds": "inf"}, DEFAULT_QUANTILE, 60.0, id="inf-ignored"),
+        pytest.param({"autoscaling.kubelite.io/startup-seconds": "abc"}, DEFAULT_QUANTILE, 60.0, id="garbage-ignored"),
+        pytest.param({"autoscaling.kubelite.io/startup-seconds": "180"}, DEFAULT_QUANTILE, 180.0, id="startup"),
     ],
 )
 def test_predictive_annotations_are_read_defensively(

@@ -175,3 +175,23 @@ def test_nan_and_empty_loads_are_missing_rows(tmp_path: Path) -> None:
     path.write_text("timestamp,requests\n0,10\n60,nan\n120,\n180,12\n")
     trace = load_trace(path, "requests")
     assert list(trace.values) == [10.0, 12.0] and trace.skipped_rows == 2
+
+
+def test_scale_down_tolerance_stops_pod_boundary_flapping() -> None:
+    """A forecast wobbling across a pod boundary makes a scale-down and a scale-up per wobble; the
+    dead band keeps the replicas, at a few replica-hours' cost. Poisson request counts with a daily
+    cycle, where the forecast's margin (not the reactive floor) sets the replicas."""
+    minutes = np.arange(2 * 1440)
+    mean = 30 * (1 + 0.5 * np.sin(2 * math.pi * minutes / 1440) ** 2)
+    load = np.random.default_rng(3).poisson(mean) * 10.0
+    trace = LoadTrace(1_700_000_000.0 + minutes * 60.0, load, 60.0, 0)
+    spec = cpu_utilization_hpa(70, 1, 1000)
+    results = {}
+    for tolerance in (0.0, 0.05):
+        scaler = PredictiveAutoscaler(spec, PredictiveSettings(120.0, scale_down_tolerance=tolerance))
+        results[tolerance] = replay(
+            trace, ReplayConfig(100.0, 120.0), scaler, FakeClock(float(trace.timestamps[0]))
+        ).summary
+    assert results[0.05].scaling_actions < 0.8 * results[0.0].scaling_actions
+    assert results[0.05].violation_minutes <= results[0.0].violation_minutes
+    assert results[0.05].replica_hours < 1.05 * results[0.0].replica_hours

@@ -54,7 +54,7 @@ class ForecastSettings:
     """Share of the weekly reference in the seasonal change once a week of history exists."""
     error_window_seconds: float = 2 * DAY_SECONDS
     """Recent errors over this span size the safety margin."""
-    error_quantile: float = 0.985
+    error_quantile: float = 0.98
     minimum_errors: int = 30
     """Until this many errors are known, the margin is `initial_margin` (in square-root units)."""
     initial_margin: float = 10.0

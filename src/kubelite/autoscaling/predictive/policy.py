@@ -77,6 +77,11 @@ class PredictiveSettings:
     """Utilisation (percent of requests) the upper forecast may reach. The upper forecast already
     holds the safety margin learnt from the forecast's own errors, so it may use the full request;
     the reactive HPA's 70% headroom exists because the HPA cannot see ahead."""
+    scale_down_tolerance: float = 0.05
+    """Scale down for the forecast only once the upper forecast is this fraction below what one
+    replica fewer would still carry: the forecast moves by fractions of a pod from sync to sync, and
+    without a dead band each wobble across a pod boundary costs a scale-down and then a scale-up
+    (the role the HPA's 0.1 tolerance plays for its own ratio)."""
     behavior: Behavior | None = None
     """None: the default scale-up policies and a scale-down window of one sync period."""
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
@@ -189,7 +194,11 @@ class PredictiveAutoscaler:
                 self.forecaster.observe(now, total)
                 self.last_forecast = self.forecaster.forecast(now, self.lead_seconds)
                 if self.last_forecast is not None:
-                    forecast_replicas = math.ceil(self.last_forecast.upper / capacity - 1e-9)
+                    upper = self.last_forecast.upper
+                    forecast_replicas = math.ceil(upper / capacity - 1e-9)
+                    tolerance_band = upper * (1 + self.settings.scale_down_tolerance)
+                    if forecast_replicas < current <= math.ceil(tolerance_band / capacity - 1e-9):
+                        forecast_replicas = current
         self.last_forecast_replicas, self.last_reactive_replicas = forecast_replicas, floor
         if current == 0 and spec.min_replicas != 0:
             return self._decision(current, current, "", (), statuses, self.history, self.history)

@@ -195,3 +195,20 @@ def test_scale_down_tolerance_stops_pod_boundary_flapping() -> None:
     assert results[0.05].scaling_actions < 0.8 * results[0.0].scaling_actions
     assert results[0.05].violation_minutes <= results[0.0].violation_minutes
     assert results[0.05].replica_hours < 1.05 * results[0.0].replica_hours
+
+
+def test_rows_shorter_than_a_minute_are_scored_per_minute() -> None:
+    """'Minutes where the load exceeded the ready pods': a 10-second spike inside a minute whose
+    mean the pods carry is a violating row but not a violation minute."""
+    load = np.full(18, 100.0)
+    load[8] = 250.0  # 2 ready pods serve 200; the second minute's mean is 125
+    load[14] = 990.0  # the third minute's mean is 248: a violation minute
+    trace = LoadTrace(1_700_000_000.0 + np.arange(18) * 10.0, load, 10.0, 0)
+    summary = replay(
+        trace, ReplayConfig(100.0, 120.0), ReactiveAutoscaler(cpu_utilization_hpa(70, 1, 1000)),
+        FakeClock(float(trace.timestamps[0])),
+    ).summary  # fmt: skip
+    assert summary.violation_rows == 2
+    assert summary.violation_minutes == 1.0
+    # the two minutes without a violation: 1 - 100/200 and 1 - 125/200
+    assert summary.mean_slack == pytest.approx((0.5 + 0.375) / 2)

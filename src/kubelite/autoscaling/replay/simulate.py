@@ -12,8 +12,10 @@ The model is the one in docs/autoscaling.md:
   first sync at or after that instant; a scale-down removes starting pods first, then the newest
   ready pods, as a ReplicaSet does;
 - a row's `ready_replicas` is the fewest pods that were ready during the row, and the row is a
-  violation when load > ready x R. Replica-hours count every pod that exists, starting or ready,
-  because a starting pod is already paid for.
+  violation when load > ready x R. Rows shorter than a minute are scored per minute: the minute's
+  mean load against the fewest pods ready in it (`violation_rows` still counts rows).
+  Replica-hours count every pod that exists, starting or ready, because a starting pod is already
+  paid for.
 The same `Autoscaler.sync` a live controller calls is called here, with a `FakeClock` for time.
 """
 
@@ -153,8 +155,10 @@ def replay(trace: LoadTrace, config: ReplayConfig, autoscaler: Autoscaler, clock
         pod_seconds += len(pods) * (row_end - segment_start)
         ready_series[row] = fewest_ready
         desired_series[row] = len(pods)
+    minute_loads, minute_ready, minute_weight = _per_minute(trace, loads, ready_series)
+    violation_rows = int((loads > ready_series * capacity).sum())
     summary = _summarise(
-        loads, ready_series, capacity, trace.step_seconds, pod_seconds, actions, trace.skipped_rows
+        minute_loads, minute_ready, minute_weight, capacity, pod_seconds, actions, trace, violation_rows
     )
     return ReplayResult(trace.timestamps, loads, ready_series, desired_series, summary)
 
@@ -174,25 +178,43 @@ def _resize(pods: list[_Pod], desired: int, now: float, startup: float, names: I
     return [pod for pod in pods if id(pod) in keep]
 
 
+def _per_minute(
+    trace: LoadTrace, loads: npt.NDArray[np.float64], ready: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The rows as scored: each row of a minute or longer stands for its own minutes; rows shorter
+    than a minute are pooled per minute (their mean load against the fewest pods ready in it), since
+    the figures are "minutes where the load exceeded what the ready pods serve". Returns the loads,
+    the ready counts and the minutes each scored unit stands for."""
+    if trace.step_seconds >= 60.0:
+        return loads, ready, np.full(loads.shape, trace.step_seconds / 60.0)
+    minute = np.floor((trace.timestamps - trace.timestamps[0]) / 60.0).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, minute[1:] != minute[:-1]])
+    counts = np.diff(np.r_[starts, minute.shape[0]])
+    mean_loads = np.add.reduceat(loads, starts) / counts
+    fewest_ready = np.minimum.reduceat(ready, starts)
+    return mean_loads, fewest_ready, np.ones(starts.shape)
+
+
 def _summarise(
     loads: npt.NDArray[np.float64],
     ready: npt.NDArray[np.int64],
+    minutes: npt.NDArray[np.float64],
     capacity: float,
-    step_seconds: float,
     pod_seconds: float,
     actions: int,
-    skipped: int,
+    trace: LoadTrace,
+    violation_rows: int,
 ) -> ReplaySummary:
     served = ready.astype(np.float64) * capacity
     violations = loads > served
     ok = ~violations & (served > 0)
     slack = 1.0 - loads[ok] / served[ok]
     return ReplaySummary(
-        violation_minutes=float(violations.sum()) * step_seconds / 60.0,
+        violation_minutes=float(minutes[violations].sum()),
         replica_hours=pod_seconds / 3600.0,
         mean_slack=float(slack.mean()) if slack.size else 0.0,
         scaling_actions=actions,
-        rows=int(loads.shape[0]),
-        skipped_rows=skipped,
-        violation_rows=int(violations.sum()),
+        rows=len(trace),
+        skipped_rows=trace.skipped_rows,
+        violation_rows=violation_rows,
     )

@@ -29,7 +29,7 @@ import httpx
 import msgspec
 
 from kubelite.agent.cgroups import detect_layout
-from kubelite.agent.endpoint import AgentEndpoint, LogTarget
+from kubelite.agent.endpoint import AgentEndpoint, LogTarget, ProtocolWrapper
 from kubelite.agent.images import ImageStore, default_store_root
 from kubelite.agent.lifecycle import CrashLoopBackoff
 from kubelite.agent.metrics import AgentMetrics
@@ -121,6 +121,7 @@ class NodeAgent:
         settings: AgentSettings,
         clock: Clock,
         runtimes: dict[str, ContainerRuntime] | None = None,
+        endpoint_wrap: ProtocolWrapper | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -129,7 +130,7 @@ class NodeAgent:
         self.metrics = AgentMetrics(settings.node_name)
         self.sampler = StatsSampler(settings.node_name)
         self.endpoint = AgentEndpoint(
-            self, lambda: self.sampler.summary.as_json(), self.metrics.exposition, clock
+            self, lambda: self.sampler.summary.as_json(), self.metrics.exposition, clock, endpoint_wrap
         )
         self.heartbeat = NodeHeartbeat(
             client, settings, clock, partial(measure_host, settings.data_dir), self._port
@@ -391,10 +392,16 @@ def _attempt_running(record: ContainerRecord, attempt: int, previous: bool) -> b
     return not previous and record.state == "running" and len(record.attempt_dirs) == attempt
 
 
-async def run_agent(client: ApiClient, settings: AgentSettings, clock: Clock, stop: asyncio.Event) -> None:
+async def run_agent(
+    client: ApiClient,
+    settings: AgentSettings,
+    clock: Clock,
+    stop: asyncio.Event,
+    endpoint_wrap: ProtocolWrapper | None = None,
+) -> None:
     """Run one node agent until `stop` is set. Its containers are then stopped (within
     `settings.shutdown_grace_seconds`) but their pods keep their status: the next agent for the same
-    node starts them again, as a kubelet does after a reboot."""
-    agent = NodeAgent(client, settings, clock)
+    node starts them again, as a kubelet does after a reboot. `endpoint_wrap` secures its endpoint."""
+    agent = NodeAgent(client, settings, clock, endpoint_wrap=endpoint_wrap)
     with contextlib.suppress(asyncio.CancelledError):
         await agent.run(stop)

@@ -7,8 +7,11 @@ Routes (GET only, one request per connection):
   client goes away;
 - `/stats/summary`: the last `Summary` (see `kubelite.agent.stats`) as JSON;
 - `/metrics`: Prometheus exposition; `/healthz`: "ok".
-HTTP is parsed with h11; the API server's `pods/log` proxy and metrics.k8s.io view call it with
-httpx. The endpoint listens on the node's address; TLS and authentication can wrap `serve` later.
+HTTP is parsed with h11; the API server's `pods/log` proxy and metrics.k8s.io view call it. The
+endpoint listens on the node's address. In a secure cluster the composition gives it a protocol
+wrapper (`ProtocolWrapper`) that terminates post-quantum TLS and admits only the API server's
+kubelet-client certificate, so every request that reaches `route` was authenticated by the
+handshake; without one (in-process tests) it speaks plain HTTP.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from kubelite.clock import Clock
 
 FOLLOW_POLL_SECONDS = 0.2
 READ_CHUNK_BYTES = 65536
+#: Wraps each accepted connection's protocol (TLS termination); see the module docstring.
+ProtocolWrapper = Callable[[asyncio.Protocol], asyncio.Protocol]
 
 
 @dataclass(frozen=True)
@@ -109,18 +114,24 @@ class AgentEndpoint:
         summary: Callable[[], dict[str, object]],
         metrics: Callable[[], bytes],
         clock: Clock,
+        wrap: ProtocolWrapper | None = None,
     ) -> None:
         self._logs = logs
         self._summary = summary
         self._metrics = metrics
         self._clock = clock
+        self._wrap = wrap
         self._server: asyncio.Server | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
+        self._server = await asyncio.get_running_loop().create_server(self._protocol, host, port)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port
+
+    def _protocol(self) -> asyncio.Protocol:
+        inner = asyncio.StreamReaderProtocol(asyncio.StreamReader(), self._serve)
+        return self._wrap(inner) if self._wrap is not None else inner
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from kubelite.client.pq_transport import TlsClientSettings
 from kubelite.security.csr import CsrSignerSettings
 from kubelite.security.encryption import AesGcmTransformer, ensure_encryption_config
 from kubelite.security.pki import ClusterPki
@@ -24,6 +25,7 @@ from kubelite.security.rbac import Attributes
 from kubelite.security.tokens import UserInfo, parse_token_file
 from kubelite.store.interface import Store
 
+from .agent_client import AgentClient
 from .auth_encryption import EncryptingStore
 from .auth_endpoints import TokenIssuer
 from .authn import Authenticator, AuthnSettings
@@ -58,6 +60,14 @@ def install_security(
     )
     gate = SecurityGate(server, authenticator, TokenIssuer(pki.service_account_key, server.clock))
     server.authorizer = gate
+    # Node agents are reached over post-quantum TLS, as the API server's kubelet-client identity.
+    server.handlers.agents = AgentClient(
+        TlsClientSettings(
+            ca_pem=pki.ca_bundle_pem,
+            client_cert_pem=pki.kubelet_client.cert_pem,
+            client_key_pem=pki.kubelet_client.key_pem,
+        )
+    )
     return gate
 
 

@@ -20,6 +20,7 @@ from kubelite.clock import Clock
 from kubelite.store.interface import CompactedError, Store
 
 from . import errors
+from .agent_client import AgentClient
 from .encoding import PATCH_TYPES, check_type, decode_body, media_type, wants_table, wants_yaml
 from .http import Request, Response, StreamResponse
 from .objects import collection_prefix, metadata, rfc3339
@@ -95,6 +96,8 @@ class ResourceHandlers:
         self._cache = cache
         self._store = store
         self._clock = clock
+        #: How node agents are reached (`pods/log`, metrics.k8s.io); secured by `install_security`.
+        self.agents = AgentClient()
 
     async def handle(
         self, request: Request, target: ResourceRequest, query: dict[str, str]

@@ -14,15 +14,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import msgspec
 
 from kubelite.api.labels import SelectorError, parse_selector
 from kubelite.api.resources import NODES, PODS, ResourceType
 
 from . import errors
+from .agent_client import AgentClient, AgentUnreachable
 from .http import Response
-from .proxy import agent_base_url
 
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -46,25 +45,26 @@ def _usage(stats: dict[str, Any]) -> dict[str, str]:
     return {"cpu": f"{cpu}n", "memory": f"{memory // 1024}Ki"}
 
 
-async def _summaries(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+async def _summaries(nodes: list[dict[str, Any]], agents: AgentClient) -> dict[str, dict[str, Any]]:
     """Node name -> its agent's summary, for every node whose agent answered."""
     targets = {
-        str(node["metadata"]["name"]): base for node in nodes if (base := agent_base_url(node)) is not None
+        str(node["metadata"]["name"]): base for node in nodes if (base := agents.base_url(node)) is not None
     }
-    async with httpx.AsyncClient(timeout=SUMMARY_TIMEOUT_SECONDS) as client:
 
-        async def fetch(name: str, base: str) -> tuple[str, dict[str, Any] | None]:
-            try:
-                reply = await client.get(f"{base}/stats/summary")
-                return name, reply.json() if reply.status_code == 200 else None
-            except (httpx.HTTPError, ValueError):
-                return name, None
+    async def fetch(name: str, base: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            status, body = await agents.get(base, "/stats/summary", SUMMARY_TIMEOUT_SECONDS)
+            return name, msgspec.json.decode(body) if status == 200 else None
+        except (AgentUnreachable, msgspec.DecodeError):
+            return name, None
 
-        results = await asyncio.gather(*(fetch(name, base) for name, base in targets.items()))
-    return {name: summary for name, summary in results if summary is not None}
+    results = await asyncio.gather(*(fetch(name, base) for name, base in targets.items()))
+    return {name: summary for name, summary in results if isinstance(summary, dict)}
 
 
-async def serve_metrics(segments: list[str], query: dict[str, str], list_objects: ListObjects) -> Response:
+async def serve_metrics(
+    segments: list[str], query: dict[str, str], list_objects: ListObjects, agents: AgentClient
+) -> Response:
     """Serve a GET under /apis/metrics.k8s.io/v1beta1/ (segments include that prefix)."""
     rest = segments[3:]
     namespace: str | None = None
@@ -76,7 +76,7 @@ async def serve_metrics(segments: list[str], query: dict[str, str], list_objects
     nodes = list_objects(NODES)
     if kind == "nodes" and name is not None:
         nodes = [n for n in nodes if n["metadata"]["name"] == name]
-    summaries = await _summaries(nodes)
+    summaries = await _summaries(nodes, agents)
     items: list[dict[str, Any]] = []
     if kind == "nodes":
         labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in nodes}

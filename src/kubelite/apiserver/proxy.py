@@ -2,41 +2,30 @@
 
 Data flow: the pod (and its node) are read from the registry; the container defaults to the pod's
 only container (several containers without `container=` is a 400, with kubectl's wording); the
-node's agent is addressed by its InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`, and
-`GET /containerLogs/{ns}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=` is streamed back with
-httpx, chunk by chunk, so `kubectl logs -f` follows the container live.
+node's agent is reached through `AgentClient` (post-quantum TLS with the API server's kubelet-client
+certificate in a secure cluster), and
+`GET /containerLogs/{ns}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=` is streamed
+back chunk by chunk, so `kubectl logs -f` follows the container live.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
-
 from kubelite.api.resources import NODES, PODS
+from kubelite.client.errors import TransportError
 
 from . import errors
+from .agent_client import AgentClient, AgentUnreachable
 from .http import Response, StreamResponse
 from .registry import Registry
 
 AGENT_TIMEOUT_SECONDS = 10.0
 
 
-def agent_base_url(node: dict[str, Any]) -> str | None:
-    """http://InternalIP:port of a node's agent, or None when the node advertises none."""
-    status = node.get("status") or {}
-    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or 0
-    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
-    address = addresses.get("InternalIP") or addresses.get("Hostname")
-    if not port or not address:
-        return None
-    return f"http://{address}:{int(port)}"
-
-
 async def proxy_pod_log(
-    registry: Registry, namespace: str | None, name: str, query: dict[str, str]
+    registry: Registry, agents: AgentClient, namespace: str | None, name: str, query: dict[str, str]
 ) -> Response | StreamResponse:
     pod = (await registry.get(PODS, namespace, name)).obj
     spec = pod.get("spec") or {}
@@ -52,35 +41,34 @@ async def proxy_pod_log(
     node_name = spec.get("nodeName")
     if not node_name:
         raise errors.bad_request(f'pod "{name}" is not scheduled to a node yet')
-    base = agent_base_url((await registry.get(NODES, None, str(node_name))).obj)
+    base = agents.base_url((await registry.get(NODES, None, str(node_name))).obj)
     if base is None:
         raise errors.service_unavailable(f'node "{node_name}" has no agent endpoint able to serve logs')
     forwarded = ("follow", "previous", "tailLines", "limitBytes")
     options: dict[str, str] = {key: query[key] for key in forwarded if key in query}
-    url = f"{base}/containerLogs/{quote(str(namespace))}/{quote(name)}/{quote(container)}"
+    target = f"/containerLogs/{quote(str(namespace))}/{quote(name)}/{quote(container)}"
     if options:
-        url += "?" + urlencode(options)
-    client = httpx.AsyncClient(timeout=httpx.Timeout(AGENT_TIMEOUT_SECONDS, read=None))
+        target += "?" + urlencode(options)
     try:
-        request = client.build_request("GET", url)
-        upstream = await client.send(request, stream=True)
-    except httpx.HTTPError as error:
-        await client.aclose()
+        upstream = await agents.open(base, target, AGENT_TIMEOUT_SECONDS)
+    except AgentUnreachable as error:
         raise errors.service_unavailable(f"the agent of node {node_name} did not answer: {error}") from error
-    if upstream.status_code != 200:
-        body = (await upstream.aread()).decode(errors="replace")
-        await upstream.aclose()
-        await client.aclose()
-        if upstream.status_code == 404:
+    if upstream.status != 200:
+        try:
+            body = (await upstream.read()).decode(errors="replace")
+        except TransportError as error:
+            raise errors.service_unavailable(f"the agent of node {node_name} failed: {error}") from error
+        if upstream.status == 404:
             raise errors.bad_request(body)
         raise errors.service_unavailable(body)
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
-            async for chunk in upstream.aiter_raw():
+            async for chunk in upstream.chunks():
                 yield chunk
+        except TransportError:
+            return  # the agent went away mid-stream: end the log where it stopped
         finally:
-            await upstream.aclose()
-            await client.aclose()
+            upstream.close()
 
     return StreamResponse(200, chunks(), "text/plain")

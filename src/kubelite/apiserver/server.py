@@ -178,7 +178,7 @@ class ApiServer:
         ):
             query = parse_query(request.query_string)
             if method == "GET" and segments[:3] == METRICS_API_PREFIX and len(segments) > 3:
-                return await serve_metrics(segments, query, self._list_all)
+                return await serve_metrics(segments, query, self._list_all, self.handlers.agents)
             if (
                 method == "POST"
                 and segments[:3] == ["api", "v1", "namespaces"]

@@ -68,7 +68,7 @@ async def handle_subresource(
         written = await handlers.registry.update(target.resource, None, target.name, set_finalizers)
         return Response(200, written.raw())
     elif sub == "log" and verb == "get":
-        return await proxy_pod_log(handlers.registry, target.namespace, target.name, query)
+        return await proxy_pod_log(handlers.registry, handlers.agents, target.namespace, target.name, query)
     raise errors.method_not_allowed(verb, f"{target.resource.plural}/{sub}")
 
 

@@ -4,7 +4,9 @@ Python's `ssl` module links the system OpenSSL 3.0, which has no ML-KEM. The `cr
 wheel bundles OpenSSL 4, which has both ML-KEM (FIPS 203) and ML-DSA (FIPS 204), and pyOpenSSL
 drives that library. So each accepted socket gets a `TlsConnection`: an asyncio protocol that owns
 the raw transport, runs a pyOpenSSL `SSL.Connection` over memory BIOs, and hands the plaintext to
-the ordinary `HttpConnection` through `_PlaintextTransport`.
+the ordinary `HttpConnection` through `_PlaintextTransport` (or to any asyncio protocol: a node
+agent's endpoint is served the same way, with `required_client_users` admitting only the API
+server).
 
 Negotiation policy (`TlsSettings`):
 - Key exchange: the server's group list is `X25519MLKEM768 / X25519:...` in OpenSSL's tuple
@@ -31,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +49,7 @@ from kubelite.client.pq_transport import (
     set_groups,
     verify_error_text,
 )
-
-from .http import HttpConnection
+from kubelite.security.pki import subject_identity
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +61,23 @@ _SSL_MODE_NO_AUTO_CHAIN = 0x8  # ssl.h; not exported by the cryptography binding
 
 @dataclass(frozen=True, slots=True)
 class TlsSettings:
-    """The API server's TLS material (PEM bytes) and policy."""
+    """A server's TLS material (PEM bytes) and policy: the API server's, or a node agent's."""
 
-    #: ECDSA P-256 serving certificate and key: for clients without ML-DSA (kubectl).
-    ecdsa_cert_pem: bytes
-    ecdsa_key_pem: bytes
     #: ML-DSA-65 serving certificate and key: for clients that offer `mldsa65`.
     mldsa_cert_pem: bytes
     mldsa_key_pem: bytes
     #: Roots that client certificates must chain to (PEM bundle).
     client_ca_pem: bytes
+    #: ECDSA P-256 serving certificate and key: for clients without ML-DSA (kubectl). A node
+    #: agent, whose only client is the API server, has none.
+    ecdsa_cert_pem: bytes | None = None
+    ecdsa_key_pem: bytes | None = None
     #: Refuse clients that offer no post-quantum hybrid group.
     require_pq: bool = False
+    #: When set, the handshake itself requires a client certificate that chains to the roots and
+    #: names one of these users (CN): a node agent admits only the API server this way. When unset,
+    #: client certificates are optional and judged later by authentication (the API server).
+    required_client_users: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,8 @@ class TlsTerminator:
             (settings.ecdsa_cert_pem, settings.ecdsa_key_pem),
             (settings.mldsa_cert_pem, settings.mldsa_key_pem),
         ):
+            if cert_pem is None or key_pem is None:
+                continue
             context.use_certificate(crypto.load_certificate(crypto.FILETYPE_PEM, cert_pem))
             context.use_privatekey(crypto.load_privatekey(crypto.FILETYPE_PEM, key_pem))
             context.check_privatekey()
@@ -128,7 +137,12 @@ class TlsTerminator:
         assert store is not None
         for root in x509.load_pem_x509_certificates(settings.client_ca_pem):
             store.add_cert(crypto.X509.from_cryptography(root))
-        context.set_verify(SSL.VERIFY_PEER, _record_verification)
+        if settings.required_client_users is None:
+            context.set_verify(SSL.VERIFY_PEER, _record_verification)
+        else:
+            context.set_verify(
+                SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, _admit_only(settings.required_client_users)
+            )
         # Send the leaf alone: clients hold the roots (RFC 8446 lets the server omit them), and
         # OpenSSL's automatic chain building would otherwise re-verify the server's own ML-DSA
         # certificate and append the 5 KB root on every handshake.
@@ -147,7 +161,7 @@ class TlsTerminator:
             return str(error)
         return ""
 
-    def wrap(self, inner: HttpConnection) -> TlsConnection:
+    def wrap(self, inner: asyncio.Protocol) -> TlsConnection:
         return TlsConnection(self, inner)
 
 
@@ -159,6 +173,19 @@ def _record_verification(
     if not ok and isinstance(owner, TlsConnection) and not owner.verify_error:
         owner.verify_error = verify_error_text(errnum)
     return True
+
+
+def _admit_only(users: tuple[str, ...]) -> Callable[[SSL.Connection, crypto.X509, int, int, int], bool]:
+    """A verify callback: OpenSSL's chain verdict, and at the leaf a user (CN) among `users`."""
+    admitted = frozenset(users)
+
+    def verify(connection: SSL.Connection, cert: crypto.X509, errnum: int, depth: int, ok: int) -> bool:
+        if not ok or depth > 0:
+            return bool(ok)
+        user, _ = subject_identity(cert.to_cryptography())
+        return user in admitted
+
+    return verify
 
 
 class _PlaintextTransport(asyncio.Transport):
@@ -198,7 +225,7 @@ class _PlaintextTransport(asyncio.Transport):
 class TlsConnection(asyncio.Protocol):
     """One TLS connection: handshake, then decrypt into and encrypt out of an `HttpConnection`."""
 
-    def __init__(self, terminator: TlsTerminator, inner: HttpConnection) -> None:
+    def __init__(self, terminator: TlsTerminator, inner: asyncio.Protocol) -> None:
         self._terminator = terminator
         self._inner = inner
         self.ssl = SSL.Connection(terminator.context, None)
@@ -240,7 +267,9 @@ class TlsConnection(asyncio.Protocol):
             negotiated_group(self.ssl), self.ssl.get_protocol_version_name()
         ).inc()
         peer = self.ssl.get_peer_certificate()
-        info = self._inner.connection_info
+        # The API server's HttpConnection takes what the handshake established for authentication;
+        # other protocols (a node agent's endpoint) were already screened by the handshake itself.
+        info: dict[str, object] = getattr(self._inner, "connection_info", {})
         info["tls_group"] = negotiated_group(self.ssl)
         info["tls_version"] = self.ssl.get_protocol_version_name()
         if peer is not None:

@@ -230,6 +230,31 @@ class _Connection:
         self._writer.close()
 
 
+class StreamedResponse:
+    """A response whose body is read as it arrives (a followed log); it owns its connection."""
+
+    def __init__(self, status: int, content_type: str, connection: _Connection) -> None:
+        self.status = status
+        self.content_type = content_type
+        self._connection = connection
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk as the server sends it; the connection closes at the end."""
+        try:
+            while isinstance(event := await self._connection.next_event(), h11.Data):
+                yield bytes(event.data)
+        except (OSError, h11.ProtocolError) as error:
+            raise TransportError(f"reading the response: {error}") from error
+        finally:
+            self._connection.close()
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 class PqTransport:
     """HTTP/1.1 keep-alive to one server over post-quantum TLS (or plain HTTP for `http://`)."""
 
@@ -305,6 +330,23 @@ class PqTransport:
         while not isinstance(await connection.next_event(), h11.EndOfMessage | h11.ConnectionClosed):
             pass
         self._keep_session(connection)
+
+    async def open_stream(self, request: HttpRequest) -> StreamedResponse:
+        """Send `request` on a connection of its own and return once the status line is in."""
+        connection = await self.connect()
+        try:
+            await connection.send_request(request, self._authority, self._headers)
+            event = await connection.next_event()
+            while isinstance(event, h11.InformationalResponse):
+                event = await connection.next_event()
+        except (TransportError, OSError, h11.ProtocolError) as error:
+            connection.close()
+            raise TransportError(f"{request.method} {request.path}: {error}") from error
+        if not isinstance(event, h11.Response):
+            connection.close()
+            raise TransportError(f"{request.method} {request.path}: no response")
+        content_type = dict(event.headers).get(b"content-type", b"").decode("latin-1")
+        return StreamedResponse(event.status_code, content_type, connection)
 
     async def stream_lines(self, request: HttpRequest) -> AsyncIterator[bytes]:
         connection = await self.connect()

@@ -46,6 +46,8 @@ LEAF_VALIDITY = datetime.timedelta(days=365)
 BACKDATE = datetime.timedelta(minutes=5)
 ADMIN_USER = "kubelite-admin"
 MASTERS_GROUP = "system:masters"
+#: The API server's identity towards node agents (kube-apiserver's --kubelet-client-certificate).
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
 
 
 def generate_key(algorithm: KeyAlgorithm) -> PrivateKey:
@@ -194,6 +196,8 @@ class ClusterPki:
     admin: Identity
     service_account_key: ec.EllipticCurvePrivateKey
     directory: Path
+    #: ML-DSA-65 client certificate the API server presents to node agents (logs, stats).
+    kubelet_client: Identity
 
     @property
     def ca_bundle_pem(self) -> bytes:
@@ -268,12 +272,46 @@ def ensure_pki(
             _write_private(directory / f"{stem}.key", identity.key_pem)
             _write_private(directory / f"{stem}.crt", identity.cert_pem)
     admin_identity = _load_or_create(directory, "admin", admin)
+
+    def kubelet_client() -> Identity:
+        key = generate_key("mldsa65")
+        certificate = issue_certificate(
+            ca_mldsa, key.public_key(), common_name=KUBELET_CLIENT_USER, organizations=(MASTERS_GROUP,),
+            usage="client", now=moment,
+        )  # fmt: skip
+        return Identity(key, certificate)
+
+    kubelet_client_identity = _load_or_create(directory, "apiserver-kubelet-client", kubelet_client)
     sa_path = directory / "sa.key"
     if not sa_path.exists():
         _write_private(sa_path, key_pem(generate_key("ecdsa-p256")))
     sa_key = load_key_pem(sa_path.read_bytes())
     assert isinstance(sa_key, ec.EllipticCurvePrivateKey)
-    return ClusterPki(ca, ca_mldsa, serving_ecdsa, serving_mldsa, admin_identity, sa_key, directory)
+    return ClusterPki(
+        ca, ca_mldsa, serving_ecdsa, serving_mldsa, admin_identity, sa_key, directory, kubelet_client_identity
+    )
+
+
+def agent_serving_identity(
+    issuer: Identity, node_name: str, addresses: tuple[str, ...], now: datetime.datetime
+) -> Identity:
+    """An ML-DSA-65 serving certificate for a node agent's endpoint (the kubelet's serving
+    certificate): `system:node:<name>` in `system:nodes`, SANs the node name and its addresses."""
+    key = generate_key("mldsa65")
+    dns = [node_name]
+    ips = []
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            dns.append(address)
+        else:
+            ips.append(address)
+    certificate = issue_certificate(
+        issuer, key.public_key(), common_name=f"system:node:{node_name}", organizations=("system:nodes",),
+        usage="server", now=now, dns_names=tuple(dict.fromkeys(dns)), ip_addresses=tuple(ips),
+    )  # fmt: skip
+    return Identity(key, certificate)
 
 
 def _covers(certificate: x509.Certificate, dns: tuple[str, ...], ips: tuple[str, ...]) -> bool:

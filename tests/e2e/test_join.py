@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -70,6 +71,22 @@ def test_node_joins_with_a_bootstrap_token_and_runs_pods(tmp_path: Path) -> None
             c["spec"]["username"].startswith("system:bootstrap:") and c["status"].get("certificate")
             for c in csrs
         )
+        # The agent's endpoint serves post-quantum TLS with a kubelet-serving certificate it asked for.
+        deadline = time.monotonic() + 30
+        while True:
+            csrs = json.loads(cluster.kubectl("get", "csr", "-o", "json").stdout)["items"]
+            serving = [
+                c for c in csrs
+                if c["spec"]["signerName"] == "kubernetes.io/kubelet-serving" and c["status"].get("certificate")
+            ]  # fmt: skip
+            if serving or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert serving and serving[0]["spec"]["username"] == "system:node:joiner"
+        served = x509.load_pem_x509_certificate(base64.b64decode(serving[0]["status"]["certificate"]))
+        assert served.signature_algorithm_oid.dotted_string == "2.16.840.1.101.3.4.3.18"  # ML-DSA-65
+        sans = served.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
 
         cluster.kubectl(
             "run",

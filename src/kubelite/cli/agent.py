@@ -3,7 +3,9 @@
 `kubelite agent --kubeconfig FILE [--name NAME] [--address IP] [--port N] [--data-dir DIR]
 [--cpu Q --memory Q --pods N]` registers the node and runs its pods (see `kubelite.agent.agent`);
 `--server URL --token T --ca-cert-hash sha256:...` instead joins the way kubeadm does: the node
-gets an ML-DSA-65 client certificate through a CSR and rotates it (see `kubelite.security.join`);
+gets an ML-DSA-65 client certificate through a CSR and rotates it (see `kubelite.security.join`).
+Either way the agent's endpoint serves post-quantum TLS once a `kubernetes.io/kubelet-serving`
+CSR for its name and address is issued (`cli.agent_tls`);
 `--hollow N` instead runs N fake nodes in this process (see `kubelite.agent.hollow`). Both stop
 cleanly on SIGINT or SIGTERM.
 """
@@ -24,6 +26,7 @@ from kubelite.agent.agent import run_agent
 from kubelite.agent.hollow import run_hollow_nodes
 from kubelite.agent.settings import AgentSettings, default_data_dir
 from kubelite.client import ApiClient
+from kubelite.client.kubeconfig import load_kubeconfig
 from kubelite.clock import RealClock
 from kubelite.security.join import (
     NodeCredentials,
@@ -31,6 +34,8 @@ from kubelite.security.join import (
     load_node_credentials,
     run_certificate_rotation,
 )
+
+from .agent_tls import EndpointTls, bootstrap_serving_certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +49,7 @@ class JoinOptions:
 
 async def _join(
     join: JoinOptions, settings: AgentSettings, stop: asyncio.Event
-) -> tuple[ApiClient, asyncio.Task[object]]:
+) -> tuple[ApiClient, asyncio.Task[object], bytes]:
     """Get (or reuse) this node's ML-DSA-65 client certificate, and keep rotating it.
 
     The rotation swaps the client's transport, so new requests (and watches that reconnect) use the
@@ -64,7 +69,7 @@ async def _join(
         await previous.close()
 
     rotation = asyncio.create_task(run_certificate_rotation(credentials, RealClock(), stop, on_rotated=swap))
-    return client, rotation
+    return client, rotation, credentials.ca_pem
 
 
 async def _serve(
@@ -76,20 +81,27 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     rotation: asyncio.Task[object] | None = None
     if join is not None:
-        client, rotation = await _join(join, settings, stop)
+        client, rotation, ca_pem = await _join(join, settings, stop)
     else:
         assert kubeconfig is not None
         client = ApiClient.from_kubeconfig(kubeconfig)
+        ca_pem = load_kubeconfig(kubeconfig).certificate_authority_pem or b""
+    serving: asyncio.Task[None] | None = None
     try:
         if hollow > 0:
             typer.echo(f"kubelite agent: running {hollow} hollow nodes {settings.node_name}-0..", err=True)
             await run_hollow_nodes(client, hollow, settings, RealClock(), stop)
         else:
             typer.echo(f"kubelite agent: node {settings.node_name} joining", err=True)
-            await run_agent(client, settings, RealClock(), stop)
+            # The endpoint listens at once (its port goes into the Node); it serves once the
+            # kubelet-serving certificate is issued.
+            tls = EndpointTls(ca_pem)
+            serving = asyncio.create_task(bootstrap_serving_certificate(client, settings, tls, stop))
+            await run_agent(client, settings, RealClock(), stop, endpoint_wrap=tls.wrap)
     finally:
-        if rotation is not None:
-            rotation.cancel()
+        for task in (rotation, serving):
+            if task is not None:
+                task.cancel()
         await client.close()
 
 

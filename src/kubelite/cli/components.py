@@ -30,6 +30,7 @@ from kubelite.controllers.settings import ControllerManagerSettings
 from kubelite.observability.anomaly_component import AnomalyDetectorComponent, AnomalyDetectorSettings
 from kubelite.scheduler.live import run_scheduler
 from kubelite.scheduler.profiles import load_configuration
+from kubelite.security.pki import ClusterPki
 from kubelite.security.policy import (
     ANOMALY_DETECTOR_USER,
     AUTOSCALER_USER,
@@ -38,6 +39,8 @@ from kubelite.security.policy import (
     NODES_GROUP,
     SCHEDULER_USER,
 )
+
+from .agent_tls import local_endpoint_tls
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ class ComponentOptions:
     anomaly_detector: bool = True
     #: Local node agents (real workloads on this host); 0 for none.
     agents: int = 1
+    #: The cluster PKI: local agents then serve their endpoint over post-quantum TLS with a
+    #: certificate it issues (None: plain HTTP, for an API server without security).
+    pki: ClusterPki | None = None
 
 
 async def _controller_manager(client: ApiClient, stop: asyncio.Event) -> None:
@@ -67,9 +73,11 @@ def _hpa_controller(clock: Clock) -> Runner:
     return run
 
 
-def _agent(settings: AgentSettings, clock: Clock) -> Runner:
+def _agent(settings: AgentSettings, clock: Clock, pki: ClusterPki | None) -> Runner:
+    tls = local_endpoint_tls(pki, settings) if pki is not None else None
+
     async def run(client: ApiClient, stop: asyncio.Event) -> None:
-        await run_agent(client, settings, clock, stop)
+        await run_agent(client, settings, clock, stop, endpoint_wrap=tls.wrap if tls is not None else None)
 
     return run
 
@@ -150,7 +158,7 @@ def start_components(server: ApiServer, clock: Clock, stop: asyncio.Event, optio
         runners["anomaly-detector"] = _anomaly_detector(clock)
     for index in range(options.agents):
         settings = agent_settings(options, index)
-        runners[f"agent/{settings.node_name}"] = _agent(settings, clock)
+        runners[f"agent/{settings.node_name}"] = _agent(settings, clock, options.pki)
     return [asyncio.create_task(_supervise(name, runner, server, stop), name=name) for name, runner in runners.items()]
 
 

@@ -77,7 +77,7 @@ async def run_control_plane(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await provide_runtime_classes(server)
-    components = start_components(server, server.clock, stop, ComponentOptions(data_dir=data_dir, agents=agents))
+    components = start_components(server, server.clock, stop, ComponentOptions(data_dir=data_dir, agents=agents, pki=pki))
     # Node join: approve and sign ML-DSA-65 node client CSRs (docs/security.md).
     csr_controller = loop.create_task(
         run_csr_controller(ApiClient(InProcessTransport(server.handle)), server.clock, csr_signer_settings(pki, gate), stop)

@@ -16,6 +16,13 @@ controllers; kubelite runs both as one small loop over the CertificateSigningReq
 3. Sign approved CSRs of that signer with the ML-DSA-65 root (`ca-mldsa`), for
    `min(spec.expirationSeconds, max_validity)`, and write `status.certificate`.
 
+Node agents' serving certificates (signer `kubernetes.io/kubelet-serving`, what a kubelet with
+`serverTLSBootstrap` asks for) follow the same path with `decide_serving`. Upstream leaves these for
+a human; kubelite approves one when the node asks for itself (requester `system:node:<name>` = CN)
+with an ML-DSA-65 key, usages within {digital signature, key encipherment, server auth}, DNS names
+among the node's name and host names, and IP addresses among those its Node object reports (so a
+node cannot obtain a certificate for another node's address). Anything else stays pending.
+
 Data flow: watch CSRs -> `decide(csr)` -> PUT `/approval` -> (watch event) -> `issue(csr)` ->
 PUT `/status`. Decisions are pure functions of the CSR, so the loop is idempotent and restartable.
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime
 import logging
 from collections.abc import Callable
@@ -34,8 +42,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import mldsa
 from cryptography.x509.oid import NameOID
 
-from kubelite.api.models.certificates import KUBE_APISERVER_CLIENT_KUBELET
-from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS
+from kubelite.api.models.certificates import KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING
+from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS, NODES
 from kubelite.client import ApiClient
 from kubelite.client.errors import ApiError
 from kubelite.clock import Clock
@@ -48,6 +56,7 @@ log = logging.getLogger(__name__)
 NODES_GROUP = "system:nodes"
 NODE_USER_PREFIX = "system:node:"
 ALLOWED_USAGES = frozenset({"digital signature", "key encipherment", "client auth"})
+SERVING_ALLOWED_USAGES = frozenset({"digital signature", "key encipherment", "server auth"})
 DEFAULT_MAX_VALIDITY = datetime.timedelta(days=365)
 Verdict = Literal["approve", "deny", "ignore"]
 #: May `user` create the subresource ("nodeclient" or "selfnodeclient") of certificatesigningrequests?
@@ -123,13 +132,67 @@ def decide(csr: dict[str, Any], may_request: MayRequest) -> Decision:
     return Decision("approve", "AutoApproved", f"Auto approving kubelet client certificate after SubjectAccessReview ({subresource}).")
 
 
+def _node_subject(request: x509.CertificateSigningRequest) -> str | None:
+    """The CN of a `O=system:nodes, CN=system:node:<name>` subject, else None."""
+    organizations = [str(a.value) for a in request.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    common_names = [str(a.value) for a in request.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if organizations == [NODES_GROUP] and len(common_names) == 1 and common_names[0].startswith(NODE_USER_PREFIX):
+        return common_names[0]
+    return None
+
+
+def _sans(request: x509.CertificateSigningRequest) -> tuple[set[str], set[str]]:
+    """The DNS names and IP addresses a CSR asks for."""
+    try:
+        names = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set(), set()
+    return set(names.get_values_for_type(x509.DNSName)), {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+
+
+def node_addresses(node: dict[str, Any] | None) -> tuple[set[str], set[str]] | None:
+    """A Node's reported (host names, IP addresses), or None when there is no such Node."""
+    if node is None:
+        return None
+    hosts, ips = {str(node.get("metadata", {}).get("name", ""))}, set()
+    for address in (node.get("status") or {}).get("addresses") or []:
+        value = str(address.get("address", ""))
+        if address.get("type") in ("InternalIP", "ExternalIP"):
+            ips.add(value)
+        else:
+            hosts.add(value)
+    return hosts, ips
+
+
+def decide_serving(csr: dict[str, Any], node: tuple[set[str], set[str]] | None) -> Decision:
+    """The approver's verdict on a node's serving-certificate CSR, given its Node's addresses (pure)."""
+    spec = _spec(csr)
+    if spec.get("signerName") != KUBELET_SERVING or _conditions(csr):
+        return Decision("ignore", "", "")
+    request = parse_request(csr)
+    user = _node_subject(request) if request is not None else None
+    usages = set(spec.get("usages") or [])
+    if request is None or user is None or "server auth" not in usages or not usages <= SERVING_ALLOWED_USAGES:
+        return Decision("ignore", "", "")
+    if spec.get("username") != user or node is None:
+        return Decision("ignore", "", "")  # not the node itself, or not registered yet: a human decides
+    if not isinstance(request.public_key(), mldsa.MLDSA65PublicKey):
+        return Decision("deny", "PostQuantumKeyRequired", "node serving certificates must use an ML-DSA-65 key")
+    dns, ips = _sans(request)
+    hosts, addresses = node
+    if not (dns or ips) or not dns <= hosts or not ips <= addresses:
+        return Decision("ignore", "", "")
+    return Decision("approve", "AutoApproved", "Auto approving kubelet serving certificate for the node's own names.")
+
+
 def issue(csr: dict[str, Any], signer: Identity, now: datetime.datetime, max_validity: datetime.timedelta) -> str | None:
-    """The base64 PEM certificate for an approved, unsigned CSR of our signer; None when not ours to sign."""
+    """The base64 PEM certificate for an approved, unsigned CSR of our signers; None when not ours to sign."""
     spec = _spec(csr)
     status = csr.get("status") if isinstance(csr.get("status"), dict) else {}
     assert isinstance(status, dict)
     types = {condition.get("type") for condition in _conditions(csr)}
-    if spec.get("signerName") != KUBE_APISERVER_CLIENT_KUBELET or status.get("certificate"):
+    signer_name = spec.get("signerName")
+    if signer_name not in (KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING) or status.get("certificate"):
         return None
     if "Approved" not in types or types & {"Denied", "Failed"}:
         return None
@@ -142,14 +205,18 @@ def issue(csr: dict[str, Any], signer: Identity, now: datetime.datetime, max_val
     if isinstance(seconds, int) and not isinstance(seconds, bool):
         validity = min(validity, datetime.timedelta(seconds=seconds))
     subject = request.subject
+    serving = signer_name == KUBELET_SERVING
+    dns, ips = _sans(request) if serving else (set(), set())
     certificate = issue_certificate(
         signer,
         public_key,
         common_name=str(subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value),
         organizations=tuple(str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)),
-        usage="client",
+        usage="server" if serving else "client",
         now=now,
         validity=validity,
+        dns_names=tuple(sorted(dns)),
+        ip_addresses=tuple(sorted(ips)),
     )
     return base64.b64encode(cert_pem(certificate)).decode()
 
@@ -175,9 +242,20 @@ class CsrController:
     def _now(self) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self._clock.now(), datetime.UTC)
 
+    async def _decide(self, csr: dict[str, Any]) -> Decision:
+        if _spec(csr).get("signerName") != KUBELET_SERVING:
+            return decide(csr, self._settings.may_request)
+        request = parse_request(csr)
+        user = _node_subject(request) if request is not None else None
+        node = None
+        if user is not None:
+            with contextlib.suppress(ApiError):  # no Node (yet): nothing to check the addresses against
+                node = await self._client.get(NODES, user.removeprefix(NODE_USER_PREFIX))
+        return decide_serving(csr, node_addresses(node))
+
     async def sync(self, csr: dict[str, Any]) -> None:
         name = str((csr.get("metadata") or {}).get("name", ""))
-        decision = decide(csr, self._settings.may_request)
+        decision = await self._decide(csr)
         if decision.verdict != "ignore":
             condition = {
                 "type": "Approved" if decision.verdict == "approve" else "Denied",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import os
 import random
 import secrets
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import mldsa
 from cryptography.x509.oid import NameOID
 
-from kubelite.api.models.certificates import KUBE_APISERVER_CLIENT_KUBELET
+from kubelite.api.models.certificates import KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING
 from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS, CONFIGMAPS
 from kubelite.client import ApiClient
 from kubelite.client.pq_transport import PqTransport, TlsClientSettings
@@ -45,6 +46,7 @@ from kubelite.clock import Clock
 from .pki import ca_cert_hash, key_pem
 
 NODE_USAGES = ["digital signature", "client auth"]
+SERVING_USAGES = ["digital signature", "server auth"]
 DEFAULT_CERT_SECONDS = 365 * 24 * 3600
 
 
@@ -142,21 +144,39 @@ async def discover_ca(server_url: str, pin: str) -> bytes:
     return bundle
 
 
-def node_csr(node_name: str, key: mldsa.MLDSA65PrivateKey, expiration_seconds: int) -> dict[str, Any]:
+def node_csr(
+    node_name: str,
+    key: mldsa.MLDSA65PrivateKey,
+    expiration_seconds: int,
+    *,
+    serving_addresses: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """A node's CSR: its client certificate, or with `serving_addresses` its endpoint's serving
+    certificate (signer `kubernetes.io/kubelet-serving`, SANs the node name and those addresses)."""
     subject = x509.Name(
         [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
          x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{node_name}")]
     )
-    request = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, None)
-    pem = request.public_bytes(serialization.Encoding.PEM)
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    signer, usages = KUBE_APISERVER_CLIENT_KUBELET, NODE_USAGES
+    if serving_addresses is not None:
+        signer, usages = KUBELET_SERVING, SERVING_USAGES
+        names: list[x509.GeneralName] = [x509.DNSName(node_name)]
+        for address in serving_addresses:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(address)))
+            except ValueError:
+                names.append(x509.DNSName(address))
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    pem = builder.sign(key, None).public_bytes(serialization.Encoding.PEM)
     return {
         "apiVersion": "certificates.k8s.io/v1",
         "kind": "CertificateSigningRequest",
         "metadata": {"generateName": "node-csr-"},
         "spec": {
             "request": _b64(pem),
-            "signerName": KUBE_APISERVER_CLIENT_KUBELET,
-            "usages": NODE_USAGES,
+            "signerName": signer,
+            "usages": usages,
             "expirationSeconds": expiration_seconds,
         },
     }
@@ -173,10 +193,16 @@ def _issued(csr: dict[str, Any]) -> bytes | None:
 
 
 async def request_certificate(
-    client: ApiClient, node_name: str, key: mldsa.MLDSA65PrivateKey, expiration_seconds: int
+    client: ApiClient,
+    node_name: str,
+    key: mldsa.MLDSA65PrivateKey,
+    expiration_seconds: int,
+    *,
+    serving_addresses: tuple[str, ...] | None = None,
 ) -> bytes:
     """Submit a node CSR and wait (on a watch, no polling) until it is issued; the PEM certificate."""
-    csr = await client.create(CERTIFICATE_SIGNING_REQUESTS, node_csr(node_name, key, expiration_seconds))
+    body = node_csr(node_name, key, expiration_seconds, serving_addresses=serving_addresses)
+    csr = await client.create(CERTIFICATE_SIGNING_REQUESTS, body)
     name = csr["metadata"]["name"]
     while True:
         issued = _issued(csr)
@@ -239,6 +265,29 @@ async def renew_node_credentials(
     )
     write_credentials(renewed)
     return renewed
+
+
+async def request_serving_certificate(
+    client: ApiClient,
+    node_name: str,
+    addresses: tuple[str, ...],
+    *,
+    expiration_seconds: int = DEFAULT_CERT_SECONDS,
+    timeout_seconds: float = 300.0,
+) -> tuple[bytes, bytes]:
+    """The agent endpoint's ML-DSA-65 serving certificate through a `kubernetes.io/kubelet-serving`
+    CSR, as a kubelet with `serverTLSBootstrap` gets one: (certificate PEM, key PEM). The cluster's
+    approver signs it when the node itself asks for its own name and registered addresses;
+    otherwise it waits for `kubectl certificate approve`."""
+    key = mldsa.MLDSA65PrivateKey.generate()
+    try:
+        certificate = await asyncio.wait_for(
+            request_certificate(client, node_name, key, expiration_seconds, serving_addresses=addresses),
+            timeout_seconds,
+        )
+    except TimeoutError as error:
+        raise JoinError(f"no serving certificate was issued within {timeout_seconds:.0f} s") from error
+    return certificate, key_pem(key)
 
 
 def renewal_deadline(certificate: x509.Certificate, rng: random.Random) -> float:

@@ -104,27 +104,18 @@ def decide(csr: dict[str, Any], may_request: MayRequest) -> Decision:
     request = parse_request(csr)
     if request is None:
         return Decision("ignore", "", "")
-    subject = request.subject
-    organizations = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-    common_names = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    node_user = _node_subject(request)
     usages = set(spec.get("usages") or [])
     try:
         request.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         has_sans = True
     except x509.ExtensionNotFound:
         has_sans = False
-    recognised = (
-        organizations == [NODES_GROUP]
-        and len(common_names) == 1
-        and common_names[0].startswith(NODE_USER_PREFIX)
-        and "client auth" in usages
-        and usages <= ALLOWED_USAGES
-        and not has_sans
-    )
+    recognised = node_user is not None and "client auth" in usages and usages <= ALLOWED_USAGES and not has_sans
     if not recognised:
         return Decision("ignore", "", "")
     requester = UserInfo(str(spec.get("username", "")), tuple(str(g) for g in spec.get("groups") or []), str(spec.get("uid", "")))
-    subresource = "selfnodeclient" if requester.name == common_names[0] else "nodeclient"
+    subresource = "selfnodeclient" if requester.name == node_user else "nodeclient"
     if not may_request(requester, subresource):
         return Decision("ignore", "", "")
     if not isinstance(request.public_key(), mldsa.MLDSA65PublicKey):

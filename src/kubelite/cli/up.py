@@ -15,7 +15,9 @@ from pathlib import Path
 
 import typer
 
+from kubelite.apiserver.auth_encryption import EncryptionConfigReloader
 from kubelite.apiserver.auth_setup import (
+    ENCRYPTION_CONFIG,
     csr_signer_settings,
     encrypt_secrets_at_rest,
     install_security,
@@ -82,6 +84,9 @@ async def run_control_plane(
     csr_controller = loop.create_task(
         run_csr_controller(ApiClient(InProcessTransport(server.handle)), server.clock, csr_signer_settings(pki, gate), stop)
     )
+    # Secrets' key file is followed while running: `kubelite secrets rotate-key --kubeconfig` rotates online.
+    reloader = EncryptionConfigReloader(store, data_dir / "pki" / ENCRYPTION_CONFIG, server.metrics.registry)
+    reload_task = loop.create_task(reloader.run(stop))
     tune_garbage_collector()
     print(f"kubelite is ready at {server.url}; export KUBECONFIG={kubeconfig_path.resolve()}", flush=True)
     try:
@@ -89,6 +94,7 @@ async def run_control_plane(
     finally:
         await stop_components(components)
         await csr_controller
+        await reload_task
         await server.stop()
         await store.close()
         print("kubelite stopped", flush=True)

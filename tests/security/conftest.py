@@ -16,12 +16,16 @@ from typing import Any, TypeVar
 
 import pytest
 
-from kubelite.apiserver.auth_setup import install_security, tls_settings
+from kubelite.apiserver.auth_setup import csr_signer_settings, install_security, tls_settings
 from kubelite.apiserver.authz import SecurityGate
+from kubelite.apiserver.inprocess import InProcessTransport
 from kubelite.apiserver.server import ApiServer, ApiServerSettings
 from kubelite.cli.kubeconfig import kubeconfig_document, write_kubeconfig
+from kubelite.cli.token import publish_cluster_info
+from kubelite.client import ApiClient
 from kubelite.client.core import HttpRequest, HttpResponse
 from kubelite.client.pq_transport import PqTransport, TlsClientSettings
+from kubelite.security import csr as csr_rules
 from kubelite.security.pki import ClusterPki, ensure_pki
 from kubelite.security.tokens import UserInfo
 from kubelite.store import open_store
@@ -134,3 +138,25 @@ def pq_only_server(pki: ClusterPki) -> Iterator[SecureServer]:
 @pytest.fixture()
 def admin_tls(pki: ClusterPki) -> TlsClientSettings:
     return TlsClientSettings(ca_pem=pki.ca_bundle_pem, client_cert_pem=pki.admin.cert_pem, client_key_pem=pki.admin.key_pem)
+
+
+@pytest.fixture(scope="module")
+def joinable(pki: ClusterPki) -> Iterator[SecureServer]:
+    server = SecureServer(pki)
+    stop = asyncio.Event()
+
+    async def start() -> None:
+        client = ApiClient(InProcessTransport(server.server.handle))
+        await publish_cluster_info(server.server, pki)
+        settings = csr_signer_settings(pki, server.gate)
+        asyncio.get_running_loop().create_task(csr_rules.run_csr_controller(client, server.server.clock, settings, stop))
+
+    server.call(start())
+    yield server
+
+    async def halt() -> None:
+        stop.set()
+        await asyncio.sleep(0)
+
+    server.call(halt())
+    server.stop()

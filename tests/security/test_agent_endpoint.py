@@ -5,9 +5,11 @@ with a serving certificate from the cluster CA; clients are kubelite's own PQ tr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import ipaddress
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,13 @@ from cryptography.x509.oid import NameOID
 
 from kubelite.agent.endpoint import AgentEndpoint, LogTarget
 from kubelite.agent.settings import AgentSettings
-from kubelite.cli.agent_tls import local_endpoint_tls
+from kubelite.api.resources import NODES
+from kubelite.cli.agent_tls import EndpointTls, bootstrap_serving_certificate, local_endpoint_tls
+from kubelite.client import ApiClient
 from kubelite.client.core import HttpRequest
 from kubelite.client.errors import TransportError
 from kubelite.client.pq_transport import PqTransport, TlsClientSettings
-from kubelite.clock import RealClock
+from kubelite.clock import FakeClock, RealClock
 from kubelite.security.csr import decide_serving, issue, node_addresses
 from kubelite.security.join import node_csr
 from kubelite.security.pki import (
@@ -36,7 +40,7 @@ from kubelite.security.pki import (
     issue_certificate,
 )
 
-from .conftest import run
+from .conftest import SecureServer, run
 
 
 class _NoLogs:
@@ -223,3 +227,48 @@ def test_an_approved_serving_csr_is_signed_for_its_names(pki: ClusterPki) -> Non
     assert isinstance(certificate.public_key(), mldsa.MLDSA65PublicKey)
 
 
+
+
+def test_a_joined_agent_gets_its_serving_certificate_by_csr_and_renews_it(
+    joinable: SecureServer, pki: ClusterPki, tmp_path: Path
+) -> None:
+    """The CSR path of `kubelite agent --server ... --token ...`, against a server running the approver."""
+
+    async def go() -> tuple[bytes, bytes]:
+        client = ApiClient(PqTransport(joinable.url, _client_tls(pki, _node_identity(pki, "edge-r"))))
+        node = await client.create(NODES, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "edge-r"}})
+        node["status"] = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}
+        await client.replace_status(NODES, node)
+        tls = EndpointTls(pki.ca_bundle_pem)
+        clock, stop = FakeClock(time.time()), asyncio.Event()
+        settings = AgentSettings(node_name="edge-r", data_dir=tmp_path, port=0)
+        task = asyncio.create_task(
+            bootstrap_serving_certificate(client, settings, tls, stop, clock, expiration_seconds=600, seed=1)
+        )
+        try:
+            first = await _changed(tls, None)
+            clock.advance(600)  # past 70-90% of its life
+            second = await _changed(tls, first)
+        finally:
+            stop.set()
+            await task
+            await client.close()
+        return first, second
+
+    first, second = run(go())
+    certificates = [x509.load_pem_x509_certificate(pem) for pem in (first, second)]
+    assert certificates[0].serial_number != certificates[1].serial_number
+    for certificate in certificates:
+        assert isinstance(certificate.public_key(), mldsa.MLDSA65PublicKey)
+        assert certificate.subject.rfc4514_string() == "CN=system:node:edge-r,O=system:nodes"
+        sans = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+async def _changed(tls: EndpointTls, previous: bytes | None) -> bytes:
+    for _ in range(600):
+        current = tls.certificate_pem
+        if current is not None and current != previous:
+            return current
+        await asyncio.sleep(0.05)
+    raise AssertionError("no (new) serving certificate was installed")

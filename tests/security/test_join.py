@@ -11,7 +11,6 @@ import asyncio
 import base64
 import datetime
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, mldsa
 
 from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS, SECRETS, SELF_SUBJECT_REVIEWS
-from kubelite.apiserver.auth_setup import csr_signer_settings
-from kubelite.apiserver.inprocess import InProcessTransport
-from kubelite.cli.token import publish_cluster_info
 from kubelite.client import ApiClient
 from kubelite.client.errors import ApiError
 from kubelite.clock import FakeClock
@@ -37,28 +33,6 @@ from kubelite.security.pki import ClusterPki, key_algorithm, subject_identity
 from kubelite.security.tokens import UserInfo, bootstrap_token_secret, new_bootstrap_token
 
 from .conftest import SecureServer
-
-
-@pytest.fixture(scope="module")
-def joinable(pki: ClusterPki) -> Iterator[SecureServer]:
-    server = SecureServer(pki)
-    stop = asyncio.Event()
-
-    async def start() -> None:
-        client = ApiClient(InProcessTransport(server.server.handle))
-        await publish_cluster_info(server.server, pki)
-        settings = csr_signer_settings(pki, server.gate)
-        asyncio.get_running_loop().create_task(csr_rules.run_csr_controller(client, server.server.clock, settings, stop))
-
-    server.call(start())
-    yield server
-
-    async def halt() -> None:
-        stop.set()
-        await asyncio.sleep(0)
-
-    server.call(halt())
-    server.stop()
 
 
 def _token(server: SecureServer, ttl: datetime.timedelta = datetime.timedelta(hours=1)) -> str:

@@ -7,7 +7,8 @@ chains to the cluster roots and names the API server's kubelet-client user
 admin's) fails the handshake. The same `TlsTerminator` as the API server's does the work.
 
 A joining agent starts listening before its serving certificate is issued (its port goes into the
-Node it registers); until `install` is called, connections are closed at once.
+Node it registers); until `install` is called, connections are closed at once. It renews the
+certificate at 70-90% of its lifetime, as it does its client certificate.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import random
 
+from cryptography import x509
 from prometheus_client import CollectorRegistry
 
 from kubelite.agent.settings import AgentSettings
@@ -23,7 +26,13 @@ from kubelite.api.resources import NODES
 from kubelite.apiserver.tls import TlsSettings, TlsTerminator
 from kubelite.client import ApiClient
 from kubelite.client.errors import ApiError, TransportError
-from kubelite.security.join import JoinError, request_serving_certificate
+from kubelite.clock import Clock, RealClock
+from kubelite.security.join import (
+    DEFAULT_CERT_SECONDS,
+    JoinError,
+    renewal_deadline,
+    request_serving_certificate,
+)
 from kubelite.security.pki import KUBELET_CLIENT_USER, ClusterPki, agent_serving_identity
 
 log = logging.getLogger(__name__)
@@ -57,6 +66,11 @@ class EndpointTls:
     def ready(self) -> bool:
         return self._terminator is not None
 
+    @property
+    def certificate_pem(self) -> bytes | None:
+        """The serving certificate in use."""
+        return self._terminator.settings.mldsa_cert_pem if self._terminator is not None else None
+
     def wrap(self, inner: asyncio.Protocol) -> asyncio.Protocol:
         return self._terminator.wrap(inner) if self._terminator is not None else _Refuse()
 
@@ -81,27 +95,45 @@ async def _reports_address(client: ApiClient, settings: AgentSettings) -> bool:
 
 
 async def bootstrap_serving_certificate(
-    client: ApiClient, settings: AgentSettings, tls: EndpointTls, stop: asyncio.Event
+    client: ApiClient,
+    settings: AgentSettings,
+    tls: EndpointTls,
+    stop: asyncio.Event,
+    clock: Clock | None = None,
+    *,
+    expiration_seconds: int = DEFAULT_CERT_SECONDS,
+    seed: int | None = None,
 ) -> None:
-    """For a joining agent: once its Node is registered, ask for a serving certificate by CSR
-    (`kubernetes.io/kubelet-serving`) and install it; retried until it is issued or `stop`."""
+    """For a joining agent: once its Node reports its address, ask for a serving certificate by CSR
+    (`kubernetes.io/kubelet-serving`) and install it; renew it at a jittered 70-90% of its lifetime
+    (as the client certificate is); retried on failure, until `stop`."""
+    clock = clock or RealClock()
+    rng = random.Random(seed)
     while not stop.is_set() and not await _reports_address(client, settings):
         # The approver checks the CSR's addresses against the Node's status: wait for it.
-        try:
-            await asyncio.wait_for(stop.wait(), 0.5)
-        except TimeoutError:
-            continue
-    while not stop.is_set() and not tls.ready:
+        await _pause(clock, 0.5, stop)
+    while not stop.is_set():
         try:
             cert_pem, key_pem = await request_serving_certificate(
-                client, settings.node_name, (settings.address,), timeout_seconds=60.0
-            )
+                client, settings.node_name, (settings.address,),
+                expiration_seconds=expiration_seconds, timeout_seconds=60.0,
+            )  # fmt: skip
         except (JoinError, ApiError, TransportError) as error:  # retried: the cluster may be restarting
             log.info("serving certificate for node %s not issued yet: %s", settings.node_name, error)
-            try:
-                await asyncio.wait_for(stop.wait(), 2.0)
-            except TimeoutError:
-                continue
-            return
+            await _pause(clock, 2.0, stop)
+            continue
         tls.install(cert_pem, key_pem)
         log.info("node %s: endpoint serving certificate installed", settings.node_name)
+        renew_at = renewal_deadline(x509.load_pem_x509_certificate(cert_pem), rng)
+        await _pause(clock, max(0.0, renew_at - clock.now()), stop)
+
+
+async def _pause(clock: Clock, seconds: float, stop: asyncio.Event) -> None:
+    """Sleep on `clock`, or less if `stop` is set."""
+    sleeping = asyncio.ensure_future(clock.sleep(seconds))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeping, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeping, stopped):
+            task.cancel()

@@ -53,6 +53,7 @@ from kubelite.autoscaling.hpa.spec import (
     default_scale_down,
     default_scale_up,
 )
+from kubelite.autoscaling.predictive.budget import BudgetSettings, ReactiveBudget
 from kubelite.autoscaling.predictive.forecast import Forecast, ForecastSettings, SeasonalForecaster
 
 MODE_ANNOTATION = "autoscaling.kubelite.io/mode"
@@ -85,6 +86,8 @@ class PredictiveSettings:
     behavior: Behavior | None = None
     """None: the default scale-up policies and a scale-down window of one sync period."""
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    """The cost guard rail: a multiple of the reactive HPA's replica-seconds (see `budget.py`)."""
 
 
 def wants_predictive(annotations: dict[str, str]) -> bool:
@@ -107,6 +110,14 @@ def forecast_annotations(
         "reactiveReplicas": floor_replicas,
     }
     return {FORECAST_ANNOTATION: json.dumps(body, sort_keys=True)}
+
+
+def _target_fraction(metric: MetricSpec) -> float:
+    """The share of a pod's capacity the HPA aims at: averageUtilization, or all of an AverageValue."""
+    target = metric.target
+    if target.type == "Utilization" and target.average_utilization:
+        return target.average_utilization / 100
+    return 1.0
 
 
 def _primary_metric(spec: HPASpec) -> tuple[int, MetricSpec] | None:
@@ -134,6 +145,7 @@ class PredictiveAutoscaler:
             math.ceil(self.controller.sync_period_seconds)
         )
         self.forecaster = SeasonalForecaster(self.lead_seconds, settings.forecast)
+        self.budget = ReactiveBudget(settings.startup_seconds, self.controller.tolerance, settings.budget)
         self.history = ScalingHistory()
         self._history_if_failed = self.history
         self.last_forecast: Forecast | None = None
@@ -192,9 +204,11 @@ class PredictiveAutoscaler:
             if isinstance(observation, PodMetrics) and capacity is not None:
                 total = float(sum(sample.value_milli for sample in observation.samples.values()))
                 self.forecaster.observe(now, total)
+                self.budget.observe(now, current, total, capacity, _target_fraction(metric))
                 self.last_forecast = self.forecaster.forecast(now, self.lead_seconds)
                 if self.last_forecast is not None:
-                    upper = self.last_forecast.upper
+                    point = self.last_forecast.point
+                    upper = point + self.budget.margin_scale() * (self.last_forecast.upper - point)
                     forecast_replicas = math.ceil(upper / capacity - 1e-9)
                     tolerance_band = upper * (1 + self.settings.scale_down_tolerance)
                     if forecast_replicas < current <= math.ceil(tolerance_band / capacity - 1e-9):

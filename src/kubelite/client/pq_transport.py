@@ -349,35 +349,23 @@ class PqTransport:
         return StreamedResponse(event.status_code, content_type, connection)
 
     async def stream_lines(self, request: HttpRequest) -> AsyncIterator[bytes]:
-        connection = await self.connect()
+        response = await self.open_stream(request)
+        if response.status >= 400:
+            raise error_from(HttpResponse(response.status, await response.read()))
+        buffer = b""
         try:
-            await connection.send_request(request, self._authority, self._headers)
-            event = await connection.next_event()
-            while isinstance(event, h11.InformationalResponse):
-                event = await connection.next_event()
-            if not isinstance(event, h11.Response):
-                raise TransportError(f"{request.method} {request.path}: no response")
-            if event.status_code >= 400:
-                body = bytearray()
-                while isinstance(chunk := await connection.next_event(), h11.Data):
-                    body += chunk.data
-                raise error_from(HttpResponse(event.status_code, bytes(body)))
-            buffer = b""
-            while True:
-                chunk_event = await connection.next_event()
-                if not isinstance(chunk_event, h11.Data):
-                    break
-                buffer += chunk_event.data
+            async for chunk in response.chunks():
+                buffer += chunk
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
                         yield line
-            if buffer.strip():
-                yield buffer
-        except (OSError, h11.ProtocolError) as error:
+        except TransportError as error:
             raise TransportError(f"{request.method} {request.path}: {error}") from error
         finally:
-            connection.close()
+            response.close()
+        if buffer.strip():
+            yield buffer
 
     async def close(self) -> None:
         while self._idle:

@@ -43,7 +43,7 @@ from kubelite.client import ApiClient
 from kubelite.client.pq_transport import PqTransport, TlsClientSettings
 from kubelite.clock import Clock
 
-from .pki import ca_cert_hash, key_pem
+from .pki import ca_cert_hash, key_pem, split_addresses
 
 NODE_USAGES = ["digital signature", "client auth"]
 SERVING_USAGES = ["digital signature", "server auth"]
@@ -161,12 +161,9 @@ def node_csr(
     signer, usages = KUBE_APISERVER_CLIENT_KUBELET, NODE_USAGES
     if serving_addresses is not None:
         signer, usages = KUBELET_SERVING, SERVING_USAGES
-        names: list[x509.GeneralName] = [x509.DNSName(node_name)]
-        for address in serving_addresses:
-            try:
-                names.append(x509.IPAddress(ipaddress.ip_address(address)))
-            except ValueError:
-                names.append(x509.DNSName(address))
+        dns, ips = split_addresses((node_name, *serving_addresses))
+        names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns]
+        names += [x509.IPAddress(ipaddress.ip_address(address)) for address in ips]
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     pem = builder.sign(key, None).public_bytes(serialization.Encoding.PEM)
     return {

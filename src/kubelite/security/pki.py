@@ -171,11 +171,11 @@ def ca_cert_hash(certificate: x509.Certificate) -> str:
     return "sha256:" + hashlib.sha256(spki).hexdigest()
 
 
-def serving_names(advertise_addresses: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The serving certificate's SANs: localhost, 127.0.0.1, ::1, the host name, advertised addresses."""
-    dns = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", socket.gethostname()]
-    ips = ["127.0.0.1", "::1"]
-    for address in advertise_addresses:
+def split_addresses(addresses: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Host names and IP addresses, each in order without repeats (a certificate's DNS and IP SANs)."""
+    dns: list[str] = []
+    ips: list[str] = []
+    for address in addresses:
         try:
             ipaddress.ip_address(address)
         except ValueError:
@@ -183,6 +183,12 @@ def serving_names(advertise_addresses: tuple[str, ...] = ()) -> tuple[tuple[str,
         else:
             ips.append(address)
     return tuple(dict.fromkeys(dns)), tuple(dict.fromkeys(ips))
+
+
+def serving_names(advertise_addresses: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The serving certificate's SANs: localhost, 127.0.0.1, ::1, the host name, advertised addresses."""
+    defaults = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", socket.gethostname())
+    return split_addresses((*defaults, "127.0.0.1", "::1", *advertise_addresses))
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,18 +304,10 @@ def agent_serving_identity(
     """An ML-DSA-65 serving certificate for a node agent's endpoint (the kubelet's serving
     certificate): `system:node:<name>` in `system:nodes`, SANs the node name and its addresses."""
     key = generate_key("mldsa65")
-    dns = [node_name]
-    ips = []
-    for address in addresses:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            dns.append(address)
-        else:
-            ips.append(address)
+    dns, ips = split_addresses((node_name, *addresses))
     certificate = issue_certificate(
         issuer, key.public_key(), common_name=f"system:node:{node_name}", organizations=("system:nodes",),
-        usage="server", now=now, dns_names=tuple(dict.fromkeys(dns)), ip_addresses=tuple(ips),
+        usage="server", now=now, dns_names=dns, ip_addresses=ips,
     )  # fmt: skip
     return Identity(key, certificate)
 

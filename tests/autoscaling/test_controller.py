@@ -404,12 +404,19 @@ DEFAULT_QUANTILE = ForecastSettings().error_quantile
         pytest.param({"autoscaling.kubelite.io/startup-seconds": "180"}, DEFAULT_QUANTILE, 180.0, id="startup"),
     ],
 )
+@pytest.mark.parametrize(
+    ("ceiling_annotation", "ceiling"),
+    [(None, 1.25), ("2", 2.0), ("0.5", 1.0), ("nan", 1.25), ("1e9", 100.0)],
+    ids=["ceiling-default", "ceiling-2", "ceiling-clamped-up", "ceiling-nan", "ceiling-clamped-down"],
+)
 def test_predictive_annotations_are_read_defensively(
-    annotations: dict[str, str], quantile: float, startup: float
+    annotations: dict[str, str], quantile: float, startup: float, ceiling_annotation: str | None, ceiling: float
 ) -> None:
     from kubelite.autoscaling.objects import hpa_spec
     from kubelite.autoscaling.predictive.policy import PredictiveAutoscaler
 
+    if ceiling_annotation is not None:
+        annotations = {**annotations, "autoscaling.kubelite.io/cost-ceiling": ceiling_annotation}
     obj = hpa({MODE_ANNOTATION: "predictive", **annotations})
     obj["metadata"]["uid"] = "u1"
     spec = hpa_spec(obj)
@@ -419,6 +426,7 @@ def test_predictive_annotations_are_read_defensively(
     assert isinstance(scaler, PredictiveAutoscaler)
     assert scaler.settings.forecast.error_quantile == quantile
     assert scaler.settings.startup_seconds == startup
+    assert scaler.settings.budget.ceiling == ceiling
 
 
 def test_a_spec_change_keeps_history_and_forecaster() -> None:

@@ -43,6 +43,7 @@ from kubelite.autoscaling.objects import (
     pod_state,
     status_with_condition,
 )
+from kubelite.autoscaling.predictive.budget import BudgetSettings
 from kubelite.autoscaling.predictive.forecast import ForecastSettings
 from kubelite.autoscaling.predictive.policy import (
     PredictiveAutoscaler,
@@ -59,6 +60,9 @@ STARTUP_ANNOTATION = "autoscaling.kubelite.io/startup-seconds"
 """Per-HPA pod start-up time (seconds) for the predictive mode's lead; the settings' default otherwise."""
 QUANTILE_ANNOTATION = "autoscaling.kubelite.io/quantile"
 """Per-HPA quantile of recent forecast errors that sizes the predictive margin (0.5 to 0.999)."""
+COST_CEILING_ANNOTATION = "autoscaling.kubelite.io/cost-ceiling"
+"""Per-HPA ceiling on the predictive mode's replica-seconds, as a multiple of the reactive HPA's
+(1 to 100; the default 1.25). Beyond it the forecast's safety margin shrinks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +138,15 @@ class HPAController:
         forecast = ForecastSettings()
         quantile = _annotated_number(annotations, QUANTILE_ANNOTATION, forecast.error_quantile)
         forecast = ForecastSettings(error_quantile=min(max(quantile, 0.5), 0.999))
-        fingerprint = (meta.get("uid"), spec, predictive, startup, forecast)
+        ceiling = _annotated_number(annotations, COST_CEILING_ANNOTATION, BudgetSettings().ceiling)
+        budget = BudgetSettings(ceiling=min(max(ceiling, 1.0), 100.0))
+        fingerprint = (meta.get("uid"), spec, predictive, startup, forecast, budget)
         tracked = self._tracked.get(key)
         if tracked is not None and tracked.fingerprint == fingerprint:
             return tracked.autoscaler
         controller = self.settings.controller
         fresh: Autoscaler = (
-            PredictiveAutoscaler(spec, PredictiveSettings(startup, forecast=forecast), controller)
+            PredictiveAutoscaler(spec, PredictiveSettings(startup, forecast=forecast, budget=budget), controller)
             if predictive
             else ReactiveAutoscaler(spec, controller)
         )
@@ -156,6 +162,7 @@ class HPAController:
                 and old.settings == fresh.settings
             ):
                 fresh.forecaster = old.forecaster
+                fresh.budget = old.budget
         self._tracked[key] = _Tracked(fingerprint, fresh)
         return fresh
 

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from kubelite.agent.endpoint import AgentEndpoint, LogTarget
 from kubelite.agent.settings import AgentSettings
-from kubelite.api.resources import NODES
+from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS, NODES
 from kubelite.cli.agent_tls import EndpointTls, bootstrap_serving_certificate, local_endpoint_tls
 from kubelite.client import ApiClient
 from kubelite.client.core import HttpRequest
@@ -272,3 +272,32 @@ async def _changed(tls: EndpointTls, previous: bytes | None) -> bytes:
             return current
         await asyncio.sleep(0.05)
     raise AssertionError("no (new) serving certificate was installed")
+
+
+def test_an_agent_run_with_an_admin_kubeconfig_approves_its_own_serving_csr(
+    joinable: SecureServer, pki: ClusterPki, tmp_path: Path
+) -> None:
+    """`kubelite agent --kubeconfig admin.kubeconfig`: the approver leaves a CSR not asked for by the
+    node itself, and the admin's credential approves it as `kubectl certificate approve` would."""
+
+    async def go() -> tuple[bytes, list[dict[str, Any]]]:
+        client = ApiClient(PqTransport(joinable.url, _client_tls(pki, pki.admin)))
+        node = await client.create(NODES, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "edge-a"}})
+        node["status"] = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}
+        await client.replace_status(NODES, node)
+        tls, stop = EndpointTls(pki.ca_bundle_pem), asyncio.Event()
+        settings = AgentSettings(node_name="edge-a", data_dir=tmp_path, port=0)
+        task = asyncio.create_task(bootstrap_serving_certificate(client, settings, tls, stop))
+        try:
+            certificate = await _changed(tls, None)
+        finally:
+            stop.set()
+            await task
+        csrs, _ = await client.list_all(CERTIFICATE_SIGNING_REQUESTS)
+        await client.close()
+        return certificate, csrs
+
+    certificate, csrs = run(go())
+    assert x509.load_pem_x509_certificate(certificate).subject.rfc4514_string() == "CN=system:node:edge-a,O=system:nodes"
+    mine = [c for c in csrs if c["spec"]["username"] == "kubelite-admin" and c["spec"]["signerName"].endswith("kubelet-serving")]
+    assert mine and mine[-1]["status"]["conditions"][0]["reason"] == "ApprovedByRequester"

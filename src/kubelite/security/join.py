@@ -40,6 +40,7 @@ from cryptography.x509.oid import NameOID
 from kubelite.api.models.certificates import KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING
 from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS, CONFIGMAPS
 from kubelite.client import ApiClient
+from kubelite.client.errors import ApiError
 from kubelite.client.pq_transport import PqTransport, TlsClientSettings
 from kubelite.clock import Clock
 
@@ -189,6 +190,22 @@ def _issued(csr: dict[str, Any]) -> bytes | None:
     return base64.b64decode(certificate) if certificate else None
 
 
+async def _approve_if_allowed(client: ApiClient, csr: dict[str, Any]) -> dict[str, Any]:
+    condition = {
+        "type": "Approved",
+        "status": "True",
+        "reason": "ApprovedByRequester",
+        "message": "approved by its requester, who may approve certificate signing requests",
+    }
+    approved = {**csr, "status": {**(csr.get("status") or {}), "conditions": [condition]}}
+    try:
+        return await client.replace(CERTIFICATE_SIGNING_REQUESTS, approved, subresource="approval")
+    except ApiError as error:
+        if error.code in (403, 409):  # not allowed (a node), or the approver got there first
+            return csr
+        raise
+
+
 async def request_certificate(
     client: ApiClient,
     node_name: str,
@@ -196,10 +213,15 @@ async def request_certificate(
     expiration_seconds: int,
     *,
     serving_addresses: tuple[str, ...] | None = None,
+    approve_own: bool = False,
 ) -> bytes:
-    """Submit a node CSR and wait (on a watch, no polling) until it is issued; the PEM certificate."""
+    """Submit a node CSR and wait (on a watch, no polling) until it is issued; the PEM certificate.
+    With `approve_own`, a requester who may approve CSRs (an admin's kubeconfig) approves its own,
+    as `kubectl certificate approve` would; anyone else leaves it to the approver."""
     body = node_csr(node_name, key, expiration_seconds, serving_addresses=serving_addresses)
     csr = await client.create(CERTIFICATE_SIGNING_REQUESTS, body)
+    if approve_own:
+        csr = await _approve_if_allowed(client, csr)
     name = csr["metadata"]["name"]
     while True:
         issued = _issued(csr)
@@ -274,12 +296,15 @@ async def request_serving_certificate(
 ) -> tuple[bytes, bytes]:
     """The agent endpoint's ML-DSA-65 serving certificate through a `kubernetes.io/kubelet-serving`
     CSR, as a kubelet with `serverTLSBootstrap` gets one: (certificate PEM, key PEM). The cluster's
-    approver signs it when the node itself asks for its own name and registered addresses;
-    otherwise it waits for `kubectl certificate approve`."""
+    approver approves it when the node itself asks for its own name and registered addresses; an
+    agent running with an admin's kubeconfig approves its own; otherwise it waits for
+    `kubectl certificate approve`."""
     key = mldsa.MLDSA65PrivateKey.generate()
     try:
         certificate = await asyncio.wait_for(
-            request_certificate(client, node_name, key, expiration_seconds, serving_addresses=addresses),
+            request_certificate(
+                client, node_name, key, expiration_seconds, serving_addresses=addresses, approve_own=True
+            ),
             timeout_seconds,
         )
     except TimeoutError as error:

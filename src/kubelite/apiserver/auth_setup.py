@@ -24,6 +24,7 @@ from kubelite.security.pki import ClusterPki
 from kubelite.security.rbac import Attributes
 from kubelite.security.tokens import UserInfo, parse_token_file
 from kubelite.store.interface import Store
+from kubelite.tls.server import TlsSettings
 
 from .agent_client import AgentClient
 from .auth_encryption import EncryptingStore
@@ -31,7 +32,6 @@ from .auth_endpoints import TokenIssuer
 from .authn import Authenticator, AuthnSettings
 from .authz import SecurityGate
 from .server import ApiServer
-from .tls import TlsSettings
 
 
 def tls_settings(pki: ClusterPki, *, require_pq: bool = False) -> TlsSettings:

@@ -3,7 +3,7 @@
 Sources, tried in kube-apiserver's order and combined as its union authenticator does (the first
 that recognises the request wins; if none does and one found a bad credential, the answer is 401):
 1. X.509 client certificate, verified by OpenSSL during the handshake against the cluster roots
-   (see `tls.py`): CN is the user name, each O a group. ECDSA and ML-DSA-65 both work.
+   (see `kubelite.tls.server`): CN is the user name, each O a group. ECDSA and ML-DSA-65 both work.
 2. `Authorization: Bearer <token>`:
    - the static token file (`token,user,uid,"groups"`);
    - bootstrap tokens (`<id>.<secret>`), looked up as Secrets in kube-system in the watch cache;
@@ -40,10 +40,10 @@ from kubelite.security.tokens import (
     service_account_user,
     verify_service_account_token,
 )
+from kubelite.tls.server import PeerCertificate
 
 from .http import Request
 from .objects import store_key
-from .tls import PeerCertificate
 from .watchcache import WatchCache
 
 AUTHENTICATED = "system:authenticated"

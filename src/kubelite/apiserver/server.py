@@ -22,6 +22,7 @@ from kubelite import __version__
 from kubelite.api.resources import CONVERTED_RESOURCE_TYPES, NAMESPACES, RESOURCE_TYPES, ResourceType
 from kubelite.clock import Clock, RealClock
 from kubelite.store.interface import Store
+from kubelite.tls.server import TlsSettings, TlsTerminator
 
 from . import errors
 from .admission import Admission, AdmissionSettings
@@ -35,7 +36,6 @@ from .metrics_api import PREFIX as METRICS_API_PREFIX
 from .objects import store_key
 from .registry import Registry
 from .routing import Router, parse_query
-from .tls import TlsSettings, TlsTerminator
 from .watchcache import WatchCache
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,6 @@ from prometheus_client import CollectorRegistry
 
 from kubelite.agent.settings import AgentSettings
 from kubelite.api.resources import NODES
-from kubelite.apiserver.tls import TlsSettings, TlsTerminator
 from kubelite.client import ApiClient
 from kubelite.client.errors import ApiError, TransportError
 from kubelite.clock import Clock, RealClock
@@ -34,6 +33,7 @@ from kubelite.security.join import (
     request_serving_certificate,
 )
 from kubelite.security.pki import KUBELET_CLIENT_USER, ClusterPki, agent_serving_identity
+from kubelite.tls.server import TlsSettings, TlsTerminator
 
 log = logging.getLogger(__name__)
 

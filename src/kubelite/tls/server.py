@@ -1,4 +1,4 @@
-"""TLS 1.3 termination for the API server, with hybrid post-quantum key exchange.
+"""TLS 1.3 termination with hybrid post-quantum key exchange, for the API server and node agents.
 
 Python's `ssl` module links the system OpenSSL 3.0, which has no ML-KEM. The `cryptography`
 wheel bundles OpenSSL 4, which has both ML-KEM (FIPS 203) and ML-DSA (FIPS 204), and pyOpenSSL
@@ -39,17 +39,11 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.bindings.openssl.binding import Binding
+from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
 from prometheus_client import CollectorRegistry, Counter
 
-from kubelite.client.pq_transport import (
-    CLASSICAL_GROUPS,
-    PQ_GROUPS,
-    negotiated_group,
-    set_groups,
-    verify_error_text,
-)
-from kubelite.security.pki import subject_identity
+from .groups import CLASSICAL_GROUPS, PQ_GROUPS, negotiated_group, set_groups, verify_error_text
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +176,8 @@ def _admit_only(users: tuple[str, ...]) -> Callable[[SSL.Connection, crypto.X509
     def verify(connection: SSL.Connection, cert: crypto.X509, errnum: int, depth: int, ok: int) -> bool:
         if not ok or depth > 0:
             return bool(ok)
-        user, _ = subject_identity(cert.to_cryptography())
-        return user in admitted
+        names = cert.to_cryptography().subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return bool(names) and str(names[0].value) in admitted
 
     return verify
 

@@ -1,0 +1,1 @@
+"""kubelite's post-quantum TLS: group policy and server-side termination (pyOpenSSL on OpenSSL 4)."""
